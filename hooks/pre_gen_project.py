@@ -1,0 +1,364 @@
+"""Refuse bad answers before cookiecutter writes a single file.
+
+Every rule lives in a small importable function so the template's tests can call it directly;
+cookiecutter runs this file as a script after rendering it with Jinja, and then only `main` runs.
+A bad answer prints one `ERROR: <what to fix>` line per problem and exits 1, which makes cookiecutter
+stop and delete the half-made project.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import keyword
+import re
+import sys
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+# Cookiecutter renders this file with Jinja before running it. `tojson` turns the answers into JSON
+# that is pure ASCII and escapes every quote and backslash inside strings (a `"` becomes `\"`, a
+# `'` becomes `\u0027`), so no answer can close this raw triple-quoted string early or inject
+# code; the raw string keeps JSON's backslash escapes for json.loads. Before rendering, the literal
+# placeholder text is still valid Python, so this module imports fine in tests.
+ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
+
+MODES = ("csv", "jsonl", "bytes")
+RUNTIMES = ("python3.13", "python3.12", "python3.11")
+ARCHITECTURES = ("arm64", "x86_64")
+OBJECT_CHANGE_POLICIES = ("fail", "restart")
+
+# Mirrors the deployed package's layout: every key the function writes ends with one of these
+# extensions, and after its prefix uses only this alphabet.
+WRITTEN_SUFFIXES = (".json", ".jsonl", ".bin")
+WRITTEN_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789/._-")
+
+# Top-level modules the generated project imports or ships; a package with one of these names
+# would shadow it (besides everything in the standard library).
+SHADOWED_MODULES = frozenset(
+    {
+        "aws_lambda_powertools",
+        "boto3",
+        "botocore",
+        "cfnlint",
+        "conftest",
+        "dateutil",
+        "devtools",
+        "events",
+        "hypothesis",
+        "jmespath",
+        "moto",
+        "mypy",
+        "orjson",
+        "pytest",
+        "ruff",
+        "s3transfer",
+        "samtranslator",
+        "six",
+        "src",
+        "test",
+        "tests",
+        "urllib3",
+        "yaml",
+    }
+)
+
+SLUG_RE = re.compile(r"[a-z][a-z0-9-]*")
+STACK_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+REGION_RE = re.compile(
+    r"[a-z]{2}(?:-gov|-iso[a-z]?)?-"
+    r"(?:central|north|south|east|west|northeast|northwest|southeast|southwest)-[1-9][0-9]?"
+)
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]")
+BUCKET_BAD_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_BAD_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+class AnswerError(ValueError):
+    """An answer cannot be used; the message says what to fix."""
+
+
+def check_slug(slug: Any) -> None:
+    """The slug names the folder, the repository and (by default) the stack and bucket names."""
+    if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug):
+        raise AnswerError(
+            f"project_slug={slug!r} must use only lowercase letters, digits and dashes, "
+            "and start with a letter"
+        )
+    if len(slug) > 63:
+        raise AnswerError(f"project_slug={slug!r} is {len(slug)} characters; use at most 63")
+    if slug.endswith("-"):
+        raise AnswerError(f"project_slug={slug!r} must end with a letter or digit, not a dash")
+
+
+def check_stack_name(name: Any) -> None:
+    """CloudFormation stack names: a letter first, then letters, digits and dashes, <= 128."""
+    if not isinstance(name, str) or not STACK_RE.fullmatch(name) or len(name) > 128:
+        raise AnswerError(
+            f"stack_name={name!r} is not a CloudFormation stack name: start with a letter, "
+            "then letters, digits and dashes, at most 128 characters"
+        )
+
+
+def check_package_name(name: Any) -> None:
+    """The package is imported by name in the Lambda runtime and in tests; it must not shadow."""
+    if not isinstance(name, str) or not name.isidentifier() or not name.isascii():
+        raise AnswerError(
+            f"package name {name!r} (from project_slug) is not a valid Python identifier; "
+            "choose a project_slug of lowercase letters, digits and dashes"
+        )
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        raise AnswerError(f"package name {name!r} is a Python keyword; choose another project_slug")
+    if name in sys.stdlib_module_names or name in SHADOWED_MODULES:
+        raise AnswerError(
+            f"package name {name!r} would shadow the module {name!r} that the project needs; "
+            "choose another project_slug"
+        )
+
+
+def check_region(region: Any) -> None:
+    """A typo here only shows at deploy time, so catch it now."""
+    if not isinstance(region, str) or not REGION_RE.fullmatch(region):
+        raise AnswerError(
+            f"aws_region={region!r} is not an AWS region name like us-east-1, eu-central-2 "
+            "or us-gov-west-1"
+        )
+
+
+def as_int(name: str, value: Any) -> int:
+    """Cookiecutter hands numbers over as strings ("1024"); accept those and real ints only."""
+    if isinstance(value, bool):
+        raise AnswerError(f"{name}={value!r} must be a whole number, not a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+        return int(value.strip())
+    raise AnswerError(f"{name}={value!r} must be a whole number")
+
+
+def check_int_range(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """Lambda rejects out-of-range settings only at deploy time; say the allowed range now."""
+    number = as_int(name, value)
+    if number < low or (high is not None and number > high):
+        allowed = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise AnswerError(f"{name}={number} must be {allowed}")
+    return number
+
+
+def check_positive_number(name: str, value: Any) -> Decimal:
+    """Hours may be fractional (0.5 = 30 minutes) but must be a positive, finite number."""
+    if isinstance(value, bool):
+        raise AnswerError(f"{name}={value!r} must be a positive number, not a boolean")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise AnswerError(f"{name}={value!r} must be a positive number") from None
+    if not number.is_finite() or number <= 0:
+        raise AnswerError(f"{name}={value!r} must be a positive number")
+    return number
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Templates branch on these: the string "false" would count as true there."""
+    if not isinstance(value, bool):
+        raise AnswerError(f"{name}={value!r} must be a boolean (true or false)")
+    return value
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    """A replay file or --extra-context can carry any value; only the listed ones are built."""
+    if value not in choices:
+        raise AnswerError(f"{name}={value!r} must be one of: {', '.join(choices)}")
+
+
+def check_email(email: Any) -> None:
+    """Only a sanity check: it goes into pyproject.toml, where a stray value looks careless."""
+    if not isinstance(email, str) or not EMAIL_RE.fullmatch(email):
+        raise AnswerError(f"author_email={email!r} does not look like an e-mail address")
+
+
+def check_key_text(name: str, value: Any, *, limit: int = 512) -> str:
+    """S3 keys are UTF-8 of at most 1024 bytes; control characters break filters and consoles."""
+    if not isinstance(value, str):
+        raise AnswerError(f"{name}={value!r} must be text")
+    try:
+        encoded = value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise AnswerError(f"{name}={value!r} is not valid UTF-8") from None
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+        raise AnswerError(f"{name}={value!r} contains control characters; S3 keys cannot use them")
+    if len(encoded) > limit:
+        raise AnswerError(f"{name}={value!r} is {len(encoded)} bytes of UTF-8; use at most {limit}")
+    return value
+
+
+def check_prefix(name: str, value: Any, required: bool) -> str:
+    """Prefixes are folders: empty (input only) or `a/b/`; no leading `/` and no empty segment."""
+    prefix = check_key_text(name, value)
+    if not prefix:
+        if required:
+            raise AnswerError(f"{name} must not be empty: use a folder such as 'processed/'")
+        return prefix
+    if prefix.startswith("/"):
+        raise AnswerError(f"{name}={prefix!r} must not start with '/' (S3 keys have no root)")
+    if not prefix.endswith("/"):
+        raise AnswerError(f"{name}={prefix!r} must end with '/', e.g. {prefix + '/'!r}")
+    if "//" in prefix:
+        raise AnswerError(f"{name}={prefix!r} must not contain '//' (an empty folder name)")
+    return prefix
+
+
+def check_prefixes_disjoint(output_prefix: str, state_prefix: str) -> None:
+    """Output and state are listed and expired separately; nesting one in the other mixes them."""
+    if output_prefix.startswith(state_prefix) or state_prefix.startswith(output_prefix):
+        raise AnswerError(
+            f"output_prefix={output_prefix!r} and state_prefix={state_prefix!r} overlap; "
+            "use two separate folders such as 'processed/' and '_state/'"
+        )
+
+
+def filter_matches_writes(input_prefix: str, input_suffix: str, written_prefix: str) -> bool:
+    """Could the trigger filter (prefix, suffix) match a key the function writes under a prefix?
+
+    The same rule as the deployed config check: prefixes overlap, and the suffix is empty or
+    could be the end of a written key (which uses WRITTEN_ALPHABET and ends in WRITTEN_SUFFIXES).
+    """
+    if not (input_prefix.startswith(written_prefix) or written_prefix.startswith(input_prefix)):
+        return False
+    if not input_suffix:
+        return True
+    if not set(input_suffix) <= WRITTEN_ALPHABET:
+        return False
+    return any(ext.endswith(input_suffix) or input_suffix.endswith(ext) for ext in WRITTEN_SUFFIXES)
+
+
+def check_no_loop(input_prefix: str, input_suffix: str, output_prefix: str, state_prefix: str) -> None:
+    """A trigger that matches the function's own writes is a recursive loop through S3."""
+    for name, prefix in (("output_prefix", output_prefix), ("state_prefix", state_prefix)):
+        if filter_matches_writes(input_prefix, input_suffix, prefix):
+            raise AnswerError(
+                f"the input filter (input_prefix={input_prefix!r}, input_suffix={input_suffix!r}) "
+                f"could match keys the function writes under {name}={prefix!r}: every output "
+                "would start another run, a recursive loop through S3. Use an input_prefix that "
+                "neither contains nor lies inside the output and state prefixes "
+                "(e.g. 'incoming/'), or an input_suffix that written keys never end with"
+            )
+
+
+def check_bucket_name(name: Any) -> None:
+    """The S3 bucket naming rules, so a typo fails here and not in the middle of a deploy."""
+    if not isinstance(name, str) or not name:
+        raise AnswerError("existing_bucket_name is required when create_bucket is false")
+    problem = ""
+    if not 3 <= len(name) <= 63:
+        problem = "must be 3 to 63 characters long"
+    elif not BUCKET_RE.fullmatch(name):
+        problem = (
+            "may use only lowercase letters, digits, dots and dashes, "
+            "and must start and end with a letter or digit"
+        )
+    elif ".." in name or ".-" in name or "-." in name:
+        problem = "must not have a dot next to another dot or a dash"
+    elif name.startswith(BUCKET_BAD_PREFIXES) or name.endswith(BUCKET_BAD_SUFFIXES):
+        problem = "uses a prefix or suffix that AWS reserves"
+    else:
+        try:
+            ipaddress.IPv4Address(name)
+            problem = "must not look like an IP address"
+        except ValueError:
+            pass
+    if problem:
+        raise AnswerError(f"existing_bucket_name={name!r} {problem}")
+
+
+def check_bucket_choice(create_bucket: bool, existing: Any) -> None:
+    """Either the stack makes the bucket or it uses a named one; both at once is ambiguous."""
+    if create_bucket:
+        if existing:
+            raise AnswerError(
+                f"existing_bucket_name={existing!r} is set but create_bucket is true; "
+                "set create_bucket=false to use that bucket, or leave the name empty"
+            )
+    else:
+        check_bucket_name(existing)
+
+
+def check_text(name: str, value: Any) -> None:
+    """Free text (names, descriptions) may hold anything printable, but not be blank."""
+    if not isinstance(value, str) or not value.strip():
+        raise AnswerError(f"{name} must not be empty")
+    check_key_text(name, value, limit=10_000)
+
+
+def validate(answers: Mapping[str, Any]) -> list[str]:
+    """All problems with the answers, each a message saying what to fix (empty when all is well)."""
+    errors: list[str] = []
+
+    def run(check: Callable[..., object], *args: Any) -> Any:
+        try:
+            return check(*args)
+        except AnswerError as exc:
+            errors.append(str(exc))
+        except KeyError as exc:
+            errors.append(f"answer {exc.args[0]!r} is missing")
+        return None
+
+    get = answers.get
+    run(check_text, "project_name", get("project_name"))
+    run(check_slug, get("project_slug"))
+    run(check_stack_name, get("stack_name"))
+    run(check_package_name, get("__package_name"))
+    if not isinstance(get("description", ""), str):
+        errors.append("description must be text")
+    run(check_text, "author_name", get("author_name"))
+    run(check_email, get("author_email"))
+    run(check_choice, "processing_mode", get("processing_mode"), MODES)
+    run(check_choice, "lambda_runtime", get("lambda_runtime"), RUNTIMES)
+    run(check_choice, "lambda_architecture", get("lambda_architecture"), ARCHITECTURES)
+    run(check_choice, "on_object_change", get("on_object_change"), OBJECT_CHANGE_POLICIES)
+    run(check_region, get("aws_region"))
+    run(check_int_range, "memory_mb", get("memory_mb"), 128, 10240)
+    run(check_int_range, "timeout_seconds", get("timeout_seconds"), 1, 900)
+    run(check_int_range, "ephemeral_storage_mb", get("ephemeral_storage_mb"), 512, 10240)
+    run(check_int_range, "max_hops", get("max_hops"), 1)
+    run(check_positive_number, "max_run_hours", get("max_run_hours"))
+    run(check_int_range, "reserved_concurrency", get("reserved_concurrency"), 0)
+    run(check_int_range, "async_retries", get("async_retries"), 0, 2)
+    run(check_int_range, "state_retention_days", get("state_retention_days"), 1)
+
+    input_prefix = run(check_prefix, "input_prefix", get("input_prefix"), False)
+    input_suffix = run(check_key_text, "input_suffix", get("input_suffix"))
+    output_prefix = run(check_prefix, "output_prefix", get("output_prefix"), True)
+    state_prefix = run(check_prefix, "state_prefix", get("state_prefix"), True)
+    if output_prefix and state_prefix:
+        run(check_prefixes_disjoint, output_prefix, state_prefix)
+    if None not in (input_prefix, input_suffix, output_prefix, state_prefix):
+        run(check_no_loop, input_prefix, input_suffix, output_prefix, state_prefix)
+
+    create_bucket = run(check_bool, "create_bucket", get("create_bucket"))
+    if create_bucket is not None:
+        run(check_bucket_choice, create_bucket, get("existing_bucket_name"))
+    return errors
+
+
+def load_answers(raw: str = ANSWERS_JSON) -> dict[str, Any]:
+    """The rendered answers; fails loudly if this file was run without cookiecutter rendering it."""
+    if raw.startswith("{" * 2):  # still the placeholder (spelled so Jinja leaves it alone)
+        raise SystemExit("ERROR: run this hook through cookiecutter (it was not rendered)")
+    answers = json.loads(raw)
+    if not isinstance(answers, dict):
+        raise SystemExit("ERROR: the cookiecutter context is not a JSON object")
+    return answers
+
+
+def main() -> int:
+    errors = validate(load_answers())
+    for message in errors:
+        print(f"ERROR: {message}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
