@@ -1,0 +1,91 @@
+# Deploying with AWS SAM (included by the Makefile). The SAM CLI pins its own boto3, so it lives in
+# its own venv, $(SAM_VENV), created on first use; stack name and region come from samconfig.toml.
+#   make deploy           sam build, then sam deploy (asks before applying the change set)
+#   make delete           sam delete (the data bucket is retained; empty and delete it yourself)
+#   make logs             sam logs --tail for the function
+#   make invoke-remote    upload FILE (default: the sample in events/) to the stack's input prefix
+#   make validate         sam validate --lint (also part of `make lint` once $(SAM_VENV) exists)
+
+SAM_VERSION ?= 1.170.0
+SAM_VENV ?= .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_VERSION)
+# Extra flags, e.g. make deploy SAM_DEPLOY_ARGS=--no-confirm-changeset (CI) or
+# SAM_DEPLOY_ARGS="--parameter-overrides AlarmEmail=ops@example.com".
+SAM_BUILD_ARGS ?=
+SAM_DEPLOY_ARGS ?=
+export SAM_CLI_TELEMETRY ?= 0
+
+# sam build installs the dependencies with the Python of the function's runtime, which must be on
+# PATH as pythonX.Y: find it (PATH first, then uv's or pyenv's interpreters) and put its folder first.
+LAMBDA_RUNTIME := $(shell sed -n 's/^ *Runtime: *\(python3\.[0-9]*\).*/\1/p' template.yaml | head -n 1)
+LAMBDA_PYVER := $(patsubst python%,%,$(LAMBDA_RUNTIME))
+RUNTIME_PYTHON := $(or \
+  $(shell $(LAMBDA_RUNTIME) -c 'import sys; print(sys.executable)' 2>/dev/null),\
+  $(if $(UV),$(shell "$(UV)" python find --no-project $(LAMBDA_PYVER) 2>/dev/null)),\
+  $(firstword $(wildcard $(HOME)/.pyenv/versions/$(LAMBDA_PYVER).*/bin/$(LAMBDA_RUNTIME))))
+SAM_PATH := $(if $(strip $(RUNTIME_PYTHON)),$(dir $(strip $(RUNTIME_PYTHON))):)$(PATH)
+
+SAMPLE := $(firstword $(wildcard events/sample.*))
+FILE ?= $(SAMPLE)
+
+.PHONY: sam-venv build deploy delete logs invoke-remote validate sam-validate-if-present
+
+$(SAM_STAMP):
+	@if [ -n "$(UV)" ]; then \
+	  [ -x "$(SAM_VENV)/bin/python" ] || "$(UV)" venv --quiet --python "$(PYTHON)" "$(SAM_VENV)"; \
+	  "$(UV)" pip install --quiet --python "$(SAM_VENV)/bin/python" aws-sam-cli==$(SAM_VERSION); \
+	else \
+	  [ -x "$(SAM_VENV)/bin/python" ] || "$(PYTHON)" -m venv "$(SAM_VENV)"; \
+	  "$(SAM_VENV)/bin/python" -m pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_VERSION); \
+	fi
+	@touch "$@"
+
+sam-venv: $(SAM_STAMP) ## create .venv-sam with the pinned AWS SAM CLI
+
+build: $(STAMP) $(SAM_STAMP) ## sam build (.aws-sam/build: the package and its runtime deps only)
+	@[ -n "$(LAMBDA_RUNTIME)" ] || { echo "ERROR: no 'Runtime: python3.x' in template.yaml" >&2; exit 1; }
+	@[ -n "$(strip $(RUNTIME_PYTHON))" ] || { echo "ERROR: sam build needs $(LAMBDA_RUNTIME) on PATH (the function's runtime); install it, e.g. 'uv python install $(LAMBDA_PYVER)'" >&2; exit 1; }
+	PATH="$(SAM_PATH)" $(SAM) build $(SAM_BUILD_ARGS)
+
+deploy: build ## sam build, then sam deploy with samconfig.toml (stack, region, capabilities)
+	$(SAM) deploy $(SAM_DEPLOY_ARGS)
+
+delete: $(SAM_STAMP) ## delete the stack (the bucket is retained with its data)
+	$(SAM) delete
+
+logs: $(SAM_STAMP) ## follow the function's logs
+	$(SAM) logs
+
+validate: $(SAM_STAMP) ## sam validate --lint on template.yaml (offline)
+	$(SAM) validate --lint
+
+# `make lint` validates the SAM template too when the SAM CLI is already installed (no download).
+lint: sam-validate-if-present
+sam-validate-if-present:
+	@if [ -x "$(SAM)" ]; then echo "$(SAM) validate --lint"; $(SAM) validate --lint; \
+	else echo "sam validate skipped: $(SAM) is missing (make sam-venv installs it)"; fi
+
+invoke-remote: $(STAMP) ## upload FILE (default $(SAMPLE)) under the deployed stack's input prefix; prints the run id
+	@[ -n "$(FILE)" ] && [ -f "$(FILE)" ] || { echo "ERROR: FILE=$(FILE) is not a file" >&2; exit 1; }
+	PYTHONPATH=src $(PY) -c "$$INVOKE_REMOTE_PY" "$(FILE)"
+
+define INVOKE_REMOTE_PY
+import os, sys, time, tomllib, boto3
+from $(PKG).layout import run_id_for
+cfg = tomllib.load(open('samconfig.toml', 'rb'))['default']['global']['parameters']
+stack = os.environ.get('STACK_NAME', cfg['stack_name'])
+region = os.environ.get('AWS_REGION', cfg['region'])
+outputs = {o['OutputKey']: o['OutputValue'] for o in boto3.client('cloudformation', region_name=region).describe_stacks(StackName=stack)['Stacks'][0].get('Outputs', [])}
+bucket, prefix = outputs['UploadPrefix'][len('s3://'):].split('/', 1)
+path = sys.argv[1]
+stem, ext = os.path.splitext(os.path.basename(path))
+suffix = outputs.get('InputSuffix') or ext
+key = f'{prefix}{stem}-{time.strftime("%Y%m%dT%H%M%S")}{suffix}'
+with open(path, 'rb') as body:
+    resp = boto3.client('s3', region_name=region).put_object(Bucket=bucket, Key=key, Body=body)
+print(f'uploaded s3://{bucket}/{key}')
+print(f'run id: {run_id_for(bucket, key, resp["ETag"], resp.get("VersionId"))}')
+print(f'manifest (when done): s3://{bucket}/{outputs["OutputPrefix"]}<run id>/manifest.json')
+endef
+export INVOKE_REMOTE_PY
