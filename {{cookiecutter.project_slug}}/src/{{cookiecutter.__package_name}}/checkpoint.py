@@ -1,0 +1,263 @@
+"""The checkpoint: everything hop k needs to continue a run, committed to S3 before hop k starts.
+
+A checkpoint is written once, with `IfNoneMatch='*'`, so when duplicate or retried attempts of
+hop k-1 race, the first commit wins and the others learn they lost (412) and stop. The async
+payload that starts hop k only *points* at it (key + ETag), which keeps the payload a few hundred
+bytes whatever the user's state weighs, and lets a tampered payload be caught rather than trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from .layout import RunLayout
+from .s3util import S3Client, error_code, is_missing, is_precondition_failed
+
+SCHEMA_VERSION = 1
+PAYLOAD_KIND = "recursive-s3-continuation"
+
+
+class CheckpointError(Exception):
+    """A checkpoint or continuation payload cannot be trusted; the run must not guess."""
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """The object version a run is pinned to."""
+
+    bucket: str
+    key: str
+    etag: str
+    size: int
+    version_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One committed output object (or quarantine file) and what it holds."""
+
+    key: str
+    items: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    run_id: str
+    source: ObjectRef
+    hop: int
+    offset: int = 0
+    line: int = 0
+    records: int = 0
+    bad_records: int = 0
+    output_items: int = 0
+    bytes_read: int = 0
+    bytes_fetched: int = 0
+    invocations: int = 0
+    reader_context: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    parts: tuple[Part, ...] = ()
+    quarantine: tuple[Part, ...] = ()
+    done: bool = False
+    result: dict[str, Any] | None = None
+    started_at: float = 0.0
+    updated_at: float = 0.0
+    last_stop: str = ""
+    attempt: str = ""
+    stalls: int = 0
+    schema: int = SCHEMA_VERSION
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes, where: str) -> Checkpoint:
+        try:
+            doc = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"checkpoint {where} is not valid JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            raise CheckpointError(f"checkpoint {where} is not a JSON object")
+        schema = doc.get("schema")
+        if schema != SCHEMA_VERSION:
+            raise CheckpointError(
+                f"checkpoint {where} has schema version {schema!r}; this code reads version "
+                f"{SCHEMA_VERSION}. Finish or resume the run with the code that wrote it."
+            )
+        try:
+            src = doc["source"]
+            checkpoint = cls(
+                run_id=_typed(doc, "run_id", str),
+                source=ObjectRef(
+                    bucket=_typed(src, "bucket", str),
+                    key=_typed(src, "key", str),
+                    etag=_typed(src, "etag", str),
+                    size=_typed(src, "size", int),
+                    version_id=_typed(src, "version_id", (str, type(None))),
+                ),
+                hop=_typed(doc, "hop", int),
+                offset=_typed(doc, "offset", int),
+                line=_typed(doc, "line", int),
+                records=_typed(doc, "records", int),
+                bad_records=_typed(doc, "bad_records", int),
+                output_items=_typed(doc, "output_items", int),
+                bytes_read=_typed(doc, "bytes_read", int),
+                bytes_fetched=_typed(doc, "bytes_fetched", int),
+                invocations=_typed(doc, "invocations", int),
+                reader_context=_typed(doc, "reader_context", dict),
+                state=_typed(doc, "state", dict),
+                parts=tuple(_part(p) for p in _typed(doc, "parts", list)),
+                quarantine=tuple(_part(p) for p in _typed(doc, "quarantine", list)),
+                done=_typed(doc, "done", bool),
+                result=_typed(doc, "result", (dict, type(None))),
+                started_at=float(_typed(doc, "started_at", (int, float))),
+                updated_at=float(_typed(doc, "updated_at", (int, float))),
+                last_stop=_typed(doc, "last_stop", str),
+                attempt=_typed(doc, "attempt", str),
+                stalls=_typed(doc, "stalls", int),
+            )
+        except (KeyError, TypeError) as exc:
+            raise CheckpointError(f"checkpoint {where} is malformed: {exc}") from None
+        if checkpoint.hop < 0 or not 0 <= checkpoint.offset <= checkpoint.source.size:
+            raise CheckpointError(
+                f"checkpoint {where}: hop {checkpoint.hop} / offset {checkpoint.offset} out of range "
+                f"for an object of {checkpoint.source.size} bytes"
+            )
+        return checkpoint
+
+    def advance(self, **changes: Any) -> Checkpoint:
+        """The checkpoint for the next hop."""
+        return replace(self, hop=self.hop + 1, updated_at=time.time(), **changes)
+
+
+def _typed(doc: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
+    value = doc[name]
+    # bool is an int in Python; a checkpoint saying "offset": true is corrupt, not 1.
+    if isinstance(value, bool) and kind is not bool and not (isinstance(kind, tuple) and bool in kind):
+        raise TypeError(f"{name!r} must be {kind}, got a boolean")
+    if not isinstance(value, kind):
+        raise TypeError(f"{name!r} must be {kind}, got {type(value).__name__}")
+    return value
+
+
+def _part(doc: Any) -> Part:
+    if not isinstance(doc, dict):
+        raise TypeError("a part must be an object")
+    return Part(key=_typed(doc, "key", str), items=_typed(doc, "items", int), bytes=_typed(doc, "bytes", int))
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """The continuation payload: which committed checkpoint the next hop starts from."""
+
+    bucket: str
+    run_id: str
+    hop: int
+    key: str
+    etag: str
+
+    def to_event(self) -> dict[str, Any]:
+        return {"kind": PAYLOAD_KIND, "v": SCHEMA_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> Pointer:
+        if event.get("v") != SCHEMA_VERSION:
+            raise CheckpointError(
+                f"continuation payload version {event.get('v')!r} is not {SCHEMA_VERSION}; "
+                "it was sent by other code or has been altered"
+            )
+        try:
+            pointer = cls(
+                bucket=_typed(event, "bucket", str),
+                run_id=_typed(event, "run_id", str),
+                hop=_typed(event, "hop", int),
+                key=_typed(event, "key", str),
+                etag=_typed(event, "etag", str),
+            )
+        except (KeyError, TypeError) as exc:
+            raise CheckpointError(f"continuation payload is malformed: {exc}") from None
+        return pointer
+
+
+class CheckpointStore:
+    """Reads and conditionally commits one run's checkpoints."""
+
+    def __init__(self, s3: S3Client, bucket: str, layout: RunLayout) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+        self.layout = layout
+
+    def commit(self, checkpoint: Checkpoint) -> Pointer | None:
+        """Write the checkpoint unless one exists for that hop; None means another attempt won."""
+        key = self.layout.checkpoint(checkpoint.hop)
+        try:
+            resp = self.s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=checkpoint.to_json(),
+                IfNoneMatch="*",
+                ContentType="application/json",
+            )
+        except Exception as exc:
+            if is_precondition_failed(exc) or error_code(exc) == "ConditionalRequestConflict":
+                return None
+            raise
+        return Pointer(self.bucket, checkpoint.run_id, checkpoint.hop, key, resp["ETag"])
+
+    def load(self, pointer: Pointer) -> Checkpoint:
+        """Load exactly the checkpoint the payload points at, or refuse."""
+        expected = self.layout.checkpoint(pointer.hop)
+        if pointer.key != expected or pointer.bucket != self.bucket:
+            raise CheckpointError(
+                f"continuation payload points at s3://{pointer.bucket}/{pointer.key}, but hop "
+                f"{pointer.hop} of run {pointer.run_id} lives at s3://{self.bucket}/{expected}"
+            )
+        try:
+            resp = self.s3.get_object(Bucket=self.bucket, Key=expected, IfMatch=pointer.etag)
+        except Exception as exc:
+            if is_precondition_failed(exc):
+                raise CheckpointError(
+                    f"checkpoint s3://{self.bucket}/{expected} is not the one the payload points at "
+                    f"(ETag {pointer.etag}); it was replaced or the payload was altered"
+                ) from None
+            if is_missing(exc):
+                raise CheckpointError(
+                    f"checkpoint s3://{self.bucket}/{expected} does not exist (expired by the "
+                    "lifecycle rule, deleted, or the payload is forged)"
+                ) from None
+            raise
+        checkpoint = Checkpoint.from_json(resp["Body"].read(), f"s3://{self.bucket}/{expected}")
+        if checkpoint.run_id != pointer.run_id or checkpoint.hop != pointer.hop:
+            raise CheckpointError(
+                f"checkpoint s3://{self.bucket}/{expected} holds run {checkpoint.run_id} hop "
+                f"{checkpoint.hop}, not run {pointer.run_id} hop {pointer.hop}"
+            )
+        return checkpoint
+
+    def find(self, hop: int) -> tuple[Checkpoint, Pointer] | None:
+        """The committed checkpoint of `hop`, if any (used to detect a hop that already ran)."""
+        key = self.layout.checkpoint(hop)
+        try:
+            resp = self.s3.get_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            if is_missing(exc):
+                return None
+            raise
+        checkpoint = Checkpoint.from_json(resp["Body"].read(), f"s3://{self.bucket}/{key}")
+        return checkpoint, Pointer(self.bucket, checkpoint.run_id, hop, key, resp["ETag"])
+
+    def latest(self) -> tuple[Checkpoint, Pointer] | None:
+        """The newest committed checkpoint of the run (for status and resume)."""
+        prefix = self.layout.checkpoint(0).rsplit("/", 1)[0] + "/"
+        last_key = None
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                last_key = obj["Key"]
+        if last_key is None:
+            return None
+        hop = int(last_key.rsplit("/", 1)[1].split(".")[0])
+        return self.find(hop)

@@ -1,0 +1,55 @@
+"""When to stop a hop: the time left must cover the slowest batch seen plus committing the hop.
+
+A fixed margin (say 10 s) wastes most of a short timeout and is unsafe when one batch takes longer
+than it; so the margin is learnt in the hop: factor x (slowest batch + estimated commit), never
+below a floor, and the floor itself shrinks for tiny timeouts so a hop always has time to work.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+
+class LambdaContext(Protocol):
+    aws_request_id: str
+    invoked_function_arn: str
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+class HopClock:
+    def __init__(self, context: LambdaContext, min_margin_ms: int, factor: float, rtt_ms: float) -> None:
+        self.context = context
+        self.factor = factor
+        start_left = context.get_remaining_time_in_millis()
+        self.floor_ms = min(float(min_margin_ms), start_left * 0.2)
+        self.slowest_batch_ms = 0.0
+        self.rtt_ms = rtt_ms  # one S3 round trip, measured when the checkpoint was loaded
+        self.put_ms_per_mb = 50.0  # until a part upload is measured
+        self.started = time.perf_counter()
+
+    def remaining_ms(self) -> int:
+        return self.context.get_remaining_time_in_millis()
+
+    def record_batch(self, ms: float) -> None:
+        self.slowest_batch_ms = max(self.slowest_batch_ms, ms)
+
+    def record_put(self, ms: float, nbytes: int) -> None:
+        """Learn the upload rate from part uploads (big ones only: small ones are all latency)."""
+        if nbytes >= 256 * 1024:
+            self.put_ms_per_mb = ms / (nbytes / 1e6)
+
+    def commit_estimate_ms(self, pending_bytes: int) -> float:
+        # part + quarantine + checkpoint + invoke + launch marker, plus the unflushed output.
+        return 5 * self.rtt_ms + pending_bytes / 1e6 * self.put_ms_per_mb
+
+    def margin_ms(self, pending_bytes: int) -> float:
+        return max(self.floor_ms, self.factor * (self.slowest_batch_ms + self.commit_estimate_ms(pending_bytes)))
+
+    def should_stop(self, pending_bytes: int) -> bool:
+        return self.remaining_ms() < self.margin_ms(pending_bytes)
+
+    def out_of_time(self) -> bool:
+        """For readers deep inside one batch: stop pulling more bytes when even the commit is at risk."""
+        return self.remaining_ms() < self.floor_ms + self.factor * self.commit_estimate_ms(0)

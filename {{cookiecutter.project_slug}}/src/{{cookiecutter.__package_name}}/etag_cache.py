@@ -1,0 +1,151 @@
+"""Container-local cache of object bytes, keyed by bucket/key and pinned to an ETag.
+
+Lambda often runs hop k+1 on the container that just ran hop k, so bytes that hop k fetched but
+did not consume (read-ahead), and whole ranges a retried or duplicate hop re-reads, can be served
+locally. The cache is never trusted blindly: every use is revalidated with
+`GetObject(IfNoneMatch=etag)` (a 304 means the copy is current), and a container can be recycled
+at any time, so it is never assumed present. Small objects live in memory, larger ones in /tmp;
+entries are evicted least-recently-used by bytes.
+
+An entry holds one contiguous byte range [start, end) of one object version: hops only move
+forward, so a range that begins where this container's first hop began is all a chain can reuse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .s3util import S3Client, is_missing, is_not_modified
+
+
+class ObjectChangedError(Exception):
+    """The object a run is pinned to is no longer the one in S3."""
+
+    def __init__(self, bucket: str, key: str, pinned: str, current: str | None) -> None:
+        self.bucket, self.key, self.pinned, self.current = bucket, key, pinned, current
+        now = f"now has ETag {current}" if current else "was deleted"
+        super().__init__(
+            f"s3://{bucket}/{key} changed during the run: the run is pinned to ETag {pinned} "
+            f"but the object {now}; versions are never mixed"
+        )
+
+
+@dataclass
+class CacheEntry:
+    bucket: str
+    key: str
+    etag: str
+    size: int
+    start: int
+    end: int
+    reserved: int
+    path: str | None = None
+    data: bytearray = field(default_factory=bytearray)
+
+    def covers(self, offset: int) -> bool:
+        return self.start <= offset < self.end
+
+    def read(self, offset: int, length: int) -> bytes:
+        stop = min(self.end, offset + length)
+        if self.path is None:
+            return bytes(self.data[offset - self.start : stop - self.start])
+        with open(self.path, "rb") as fh:
+            fh.seek(offset - self.start)
+            return fh.read(stop - offset)
+
+    def append(self, offset: int, chunk: bytes) -> bool:
+        """Extend the entry; False (and no change) unless `chunk` starts exactly at its end."""
+        if offset != self.end or self.end + len(chunk) > self.start + self.reserved:
+            return False
+        if self.path is None:
+            self.data += chunk
+        else:
+            with open(self.path, "ab") as fh:
+                fh.write(chunk)
+        self.end += len(chunk)
+        return True
+
+
+class EtagCache:
+    """LRU by bytes over two budgets: memory for objects up to the memory budget, else /tmp."""
+
+    def __init__(self, memory_budget: int, disk_budget: int, directory: str) -> None:
+        self.memory_budget = memory_budget
+        self.disk_budget = disk_budget
+        self.directory = directory
+        self._entries: OrderedDict[tuple[str, str], CacheEntry] = OrderedDict()
+        self.hits = 0
+        # A fresh container may find files of a previous one's module state in /tmp: they are
+        # unknowable, so start clean.
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def _used(self, on_disk: bool) -> int:
+        return sum(e.reserved for e in self._entries.values() if (e.path is not None) == on_disk)
+
+    def validated(self, s3: S3Client, bucket: str, key: str, etag: str, version_id: str | None) -> CacheEntry | None:
+        """The entry for this object version if S3 confirms it is current, else None.
+
+        Raises ObjectChangedError when S3 holds a different version than the run is pinned to.
+        """
+        entry = self._entries.get((bucket, key))
+        if entry is None:
+            return None
+        if entry.etag != etag:
+            self.drop(bucket, key)
+            return None
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key, "IfNoneMatch": etag}
+        if version_id:
+            params["VersionId"] = version_id
+        try:
+            resp = s3.get_object(**params)
+        except Exception as exc:
+            if is_not_modified(exc):
+                self._entries.move_to_end((bucket, key))
+                self.hits += 1
+                return entry
+            if is_missing(exc):
+                self.drop(bucket, key)
+                raise ObjectChangedError(bucket, key, etag, None) from None
+            raise
+        # 200: S3 has another version. Do not read its body; the run must not mix versions.
+        resp["Body"].close()
+        self.drop(bucket, key)
+        raise ObjectChangedError(bucket, key, etag, resp.get("ETag"))
+
+    def start(self, bucket: str, key: str, etag: str, size: int, offset: int) -> CacheEntry | None:
+        """A new empty entry beginning at `offset`, or None when the rest of the object does not fit."""
+        self.drop(bucket, key)
+        need = size - offset
+        on_disk = size > self.memory_budget
+        budget = self.disk_budget if on_disk else self.memory_budget
+        if need <= 0 or need > budget:
+            return None
+        while self._used(on_disk) + need > budget:
+            victim = next((k for k, e in self._entries.items() if (e.path is not None) == on_disk), None)
+            if victim is None:
+                return None
+            self.drop(*victim)
+        path = None
+        if on_disk:
+            os.makedirs(self.directory, exist_ok=True)
+            path = os.path.join(self.directory, hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest())
+            open(path, "wb").close()
+        entry = CacheEntry(bucket, key, etag, size, offset, offset, need, path)
+        self._entries[(bucket, key)] = entry
+        return entry
+
+    def drop(self, bucket: str, key: str) -> None:
+        entry = self._entries.pop((bucket, key), None)
+        if entry is not None and entry.path is not None:
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                pass
+
+    def __len__(self) -> int:
+        return len(self._entries)

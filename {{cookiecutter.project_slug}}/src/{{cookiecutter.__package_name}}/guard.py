@@ -1,0 +1,63 @@
+"""Guards that make every chain end: depth (max hops), progress, and a wall-time run budget.
+
+Each trip raises its own error type; the handler records the run as failed (so retries and
+duplicates stop at once) and re-raises, so the invocation fails and Lambda sends the event with
+the error message, which names the run and the reason, to the on-failure destination.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .checkpoint import Checkpoint
+from .config import Config
+
+
+class RunStopped(Exception):
+    """A guard ended the run; the message says which run and why."""
+
+
+class DepthExceededError(RunStopped):
+    pass
+
+
+class NoProgressError(RunStopped):
+    pass
+
+
+class RunBudgetExceededError(RunStopped):
+    pass
+
+
+def check_before_hop(checkpoint: Checkpoint, cfg: Config, now: float | None = None) -> None:
+    if checkpoint.hop >= cfg.max_hops:
+        raise DepthExceededError(
+            f"run {checkpoint.run_id} reached the depth guard: hop {checkpoint.hop} would exceed "
+            f"MAX_HOPS={cfg.max_hops} at byte {checkpoint.offset} of {checkpoint.source.size}. "
+            "Raise MAX_HOPS (or the timeout) and resume the run"
+        )
+    elapsed = (time.time() if now is None else now) - checkpoint.started_at
+    if elapsed > cfg.max_run_seconds:
+        raise RunBudgetExceededError(
+            f"run {checkpoint.run_id} exceeded its run budget: {elapsed:.0f} s since it started, "
+            f"MAX_RUN_SECONDS={cfg.max_run_seconds}, at byte {checkpoint.offset} of {checkpoint.source.size}"
+        )
+
+
+def check_progress(checkpoint: Checkpoint, new_offset: int, done: bool, max_stalls: int, detail: str) -> int:
+    """The stall count for the next checkpoint; raises when hops keep ending where they began.
+
+    One hop without progress can be bad luck (a slow cold start ate the time); `max_stalls` in a
+    row mean a record is too large for one invocation, and going on would loop forever.
+    """
+    if done or new_offset > checkpoint.offset:
+        return 0
+    stalls = checkpoint.stalls + 1
+    if stalls >= max_stalls:
+        raise NoProgressError(
+            f"run {checkpoint.run_id} made no progress in {stalls} hops in a row: still at byte "
+            f"{checkpoint.offset} of {checkpoint.source.size} after hop {checkpoint.hop} ({detail}). A single "
+            "record is larger than one invocation can read and process: raise the function timeout or "
+            "memory, or fix the record"
+        )
+    return stalls

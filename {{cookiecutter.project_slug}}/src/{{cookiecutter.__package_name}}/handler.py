@@ -1,0 +1,346 @@
+"""The Lambda entry point: processes one S3 object across as many invocations (hops) as it takes.
+
+A hop loads its committed checkpoint, processes batches of whole records from the checkpoint's
+byte offset until the time left drops below an adaptive margin, commits its output parts, commits
+the next checkpoint with `IfNoneMatch='*'` (first attempt wins), and invokes this same function
+version asynchronously with a pointer to that checkpoint. At the end of the object it commits a
+final checkpoint and writes the run's manifest. See README "How the recursion works".
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+from . import process
+from .batch import InputFormatError, RecordTooLargeError
+from .checkpoint import PAYLOAD_KIND, Checkpoint, CheckpointError, CheckpointStore, ObjectRef, Pointer
+from .config import Config
+from .deadline import HopClock, LambdaContext
+from .etag_cache import EtagCache, ObjectChangedError
+from .guard import DepthExceededError, RunStopped, check_before_hop, check_progress
+from .layout import RunLayout, run_id_for
+from .records import MODE, OUTPUT_EXT, RecordReader, encode_output
+from .runs import RESUME_KIND, mark_launched, record_outcome, write_manifest
+from .s3util import S3Client, function_arn_to_invoke, is_missing, lambda_client, s3_client
+from .sink import AttemptSink
+from .source import ObjectSource
+from .telemetry import MetricUnit, logger, metrics
+
+CONFIG = Config.from_env()
+# Module level on purpose: it outlives the invocation on a warm container (see etag_cache.py).
+CACHE = EtagCache(CONFIG.cache_memory_bytes, CONFIG.cache_disk_bytes, CONFIG.cache_dir)
+
+
+class StateError(Exception):
+    """process_batch left something in `state` that cannot be carried to the next hop."""
+
+
+# Errors that end a run for good (retrying cannot help); anything else is left to Lambda's retries.
+RUN_ENDING = (RunStopped, ObjectChangedError, InputFormatError, RecordTooLargeError, StateError)
+
+
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(request_id=getattr(context, "aws_request_id", None))
+    kind = event.get("kind") if isinstance(event, dict) else None
+    if kind == PAYLOAD_KIND:
+        pointer = Pointer.from_event(event)
+        return continue_run(pointer, context)
+    if kind == RESUME_KIND:
+        return resume_run(str(event.get("bucket")), str(event.get("run_id")), context)
+    refs = object_refs_from_event(event, CONFIG)
+    if refs is None:
+        raise ValueError(
+            "unrecognised event: expected an S3 ObjectCreated notification, an EventBridge "
+            f"'Object Created' event, a {PAYLOAD_KIND!r} or a {RESUME_KIND!r} payload"
+        )
+    results = []
+    for ref in refs:
+        results.append(start_run(ref, context, inline=len(refs) == 1))
+    return {"runs": results}
+
+
+def object_refs_from_event(event: Any, cfg: Config) -> list[ObjectRef] | None:
+    """The object versions an S3 or EventBridge event announces (keys in S3 events are URL-encoded)."""
+    if not isinstance(event, dict):
+        return None
+    found: list[tuple[str, str, str | None, int | None, str | None]] = []
+    if isinstance(event.get("Records"), list):
+        for rec in event["Records"]:
+            if rec.get("eventSource") != "aws:s3" or not str(rec.get("eventName", "")).startswith("ObjectCreated"):
+                continue
+            obj = rec["s3"]["object"]
+            found.append(
+                (
+                    rec["s3"]["bucket"]["name"],
+                    unquote_plus(obj["key"]),
+                    obj.get("eTag"),
+                    obj.get("size"),
+                    obj.get("versionId"),
+                )
+            )
+    elif event.get("source") == "aws.s3" and event.get("detail-type") == "Object Created":
+        detail = event["detail"]
+        obj = detail["object"]
+        found.append((detail["bucket"]["name"], obj["key"], obj.get("etag"), obj.get("size"), obj.get("version-id")))
+    elif event.get("Event") == "s3:TestEvent":
+        found = []
+    else:
+        return None
+    refs = []
+    for bucket, key, etag, size, version in found:
+        if cfg.is_own_key(key):
+            logger.warning("ignoring a key under the output/state prefix", extra={"key": key})
+            continue
+        if key.endswith("/") and not size:
+            continue  # a "folder" marker
+        if etag is None or size is None:
+            head = s3_client().head_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))
+            etag, size, version = head["ETag"], head["ContentLength"], head.get("VersionId", version)
+        refs.append(ObjectRef(bucket, key, '"' + str(etag).strip('"') + '"', int(size), version or None))
+    return refs
+
+
+def start_run(ref: ObjectRef, context: LambdaContext, inline: bool) -> dict[str, Any]:
+    """Commit hop 0's checkpoint for this object version (once, whoever asks) and run or launch it."""
+    s3 = s3_client()
+    run_id = run_id_for(ref.bucket, ref.key, ref.etag, ref.version_id)
+    store = _store(s3, ref.bucket, run_id)
+    now = time.time()
+    first = Checkpoint(run_id=run_id, source=ref, hop=0, state=process.initial_state(), started_at=now, updated_at=now)
+    pointer = store.commit(first)
+    if pointer is None:  # a duplicate event, or the same bytes uploaded again: the run exists
+        existing = store.find(0)
+        if existing is None:
+            raise CheckpointError(f"run {run_id}: checkpoint 0 vanished right after a conflicting write")
+        first, pointer = existing
+    logger.info("run started", extra={"run_id": run_id, "bucket": ref.bucket, "key": ref.key, "size": ref.size})
+    if inline:
+        return run_hop(store, first, pointer, context)
+    _launch(s3, store, pointer, context)
+    return {"run_id": run_id, "status": "launched"}
+
+
+def continue_run(pointer: Pointer, context: LambdaContext) -> dict[str, Any]:
+    store = _store(s3_client(), pointer.bucket, pointer.run_id)
+    checkpoint = store.load(pointer)
+    return run_hop(store, checkpoint, pointer, context)
+
+
+def resume_run(bucket: str, run_id: str, context: LambdaContext) -> dict[str, Any]:
+    """Continue a stopped or failed run from its newest committed checkpoint (after the cause is fixed)."""
+    s3 = s3_client()
+    store = _store(s3, bucket, run_id)
+    latest = store.latest()
+    if latest is None:
+        raise CheckpointError(f"run {run_id} has no checkpoint in s3://{bucket}/{store.layout.state_dir}")
+    checkpoint, pointer = latest
+    s3.delete_object(Bucket=bucket, Key=store.layout.outcome())
+    logger.info("run resumed", extra={"run_id": run_id, "hop": checkpoint.hop, "offset": checkpoint.offset})
+    return run_hop(store, checkpoint, pointer, context)
+
+
+@dataclass
+class HopTotals:
+    records: int = 0
+    bad: int = 0
+    items: int = 0
+
+
+def run_hop(store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: LambdaContext) -> dict[str, Any]:
+    s3, cfg, layout = store.s3, CONFIG, store.layout
+    logger.append_keys(run_id=cp.run_id, hop=cp.hop)
+    if cp.done:
+        write_manifest(s3, store.bucket, layout, cp)
+        return {"run_id": cp.run_id, "status": "succeeded"}
+    t_load = time.perf_counter()
+    already = store.find(cp.hop + 1)
+    rtt_ms = (time.perf_counter() - t_load) * 1000
+    if already is not None:
+        return _already_done(s3, store, already, context)
+    try:
+        check_before_hop(cp, cfg)
+        return _process(s3, store, cp, context, rtt_ms)
+    except RUN_ENDING as exc:
+        return _end_run(s3, store, cp, exc, context)
+
+
+def _process(
+    s3: S3Client, store: CheckpointStore, cp: Checkpoint, context: LambdaContext, rtt_ms: float
+) -> dict[str, Any]:
+    cfg, layout = CONFIG, store.layout
+    clock = HopClock(context, cfg.min_margin_ms, cfg.margin_factor, rtt_ms)
+    attempt = uuid.uuid4().hex[:12]
+    source = ObjectSource(s3, cp.source, CACHE, cfg.read_chunk_bytes)
+    reader = RecordReader(source.chunks(cp.offset), cp.offset, cp.line, dict(cp.reader_context), cp.source.size, cfg)
+    sink = AttemptSink(
+        s3,
+        store.bucket,
+        layout,
+        cp.hop,
+        attempt,
+        OUTPUT_EXT,
+        cfg.part_bytes,
+        cfg.quarantine_raw_bytes,
+        clock.record_put,
+    )
+    state = copy.deepcopy(cp.state)
+    totals = HopTotals()
+    offset, line, done = cp.offset, cp.line, False
+    batch_size = cfg.first_batch_records
+    target_ms = min(float(cfg.target_batch_ms), clock.remaining_ms() / 10)
+    stop = "time"
+    while True:
+        t0 = time.perf_counter()
+        batch = reader.read_batch(batch_size, clock.out_of_time)
+        if batch.records:
+            out = process.process_batch(batch.records, state)
+            sink.add(encode_output(out), len(out))
+            totals.items += len(out)
+        if batch.bad:
+            sink.add_bad(batch.bad)
+        totals.records += len(batch.records)
+        totals.bad += len(batch.bad)
+        offset, line = batch.offset, batch.line
+        ms = (time.perf_counter() - t0) * 1000
+        clock.record_batch(ms)
+        if batch.eof:
+            done, stop = True, "end of object"
+            break
+        if clock.should_stop(sink.pending_bytes):
+            break
+        # Aim each batch at target_ms: small enough to stop on time, big enough to amortise overhead.
+        scale = target_ms / ms if ms > 0 else 4.0
+        batch_size = max(1, min(cfg.max_batch_records, int(batch_size * min(4.0, max(0.25, scale)))))
+    stalls = check_progress(
+        cp,
+        offset,
+        done,
+        cfg.max_stalls,
+        f"{clock.remaining_ms()} ms left after {clock.slowest_batch_ms:.0f} ms batches",
+    )
+    sink.flush()
+    result = None
+    if done:
+        result = process.finish(state)
+    nxt = cp.advance(
+        offset=offset,
+        line=line,
+        records=cp.records + totals.records,
+        bad_records=cp.bad_records + totals.bad,
+        output_items=cp.output_items + totals.items,
+        bytes_read=offset,
+        bytes_fetched=cp.bytes_fetched + source.bytes_fetched,
+        invocations=cp.invocations + 1,
+        reader_context=reader.context,
+        state=state,
+        parts=cp.parts + tuple(sink.parts),
+        quarantine=cp.quarantine + tuple(sink.quarantine),
+        done=done,
+        result=result,
+        last_stop=stop,
+        attempt=attempt,
+        stalls=stalls,
+    )
+    try:
+        nxt.to_json()
+    except (TypeError, ValueError) as exc:
+        raise StateError(
+            f"the state or result from process.py is not JSON-serialisable ({exc}); "
+            "keep only dicts, lists, strings, numbers, booleans and None in it"
+        ) from exc
+    pointer = store.commit(nxt)
+    hop_log = {
+        "offset": offset,
+        "size": cp.source.size,
+        "records": totals.records,
+        "bad_records": totals.bad,
+        "bytes_fetched": source.bytes_fetched,
+        "cache_hit": source.cache_hit,
+        "stop": stop,
+        "remaining_ms": clock.remaining_ms(),
+    }
+    if pointer is None:
+        won = store.find(nxt.hop)
+        if won is None or won[0].attempt != attempt:
+            logger.info("hop lost the commit race; its output is discarded", extra=hop_log)
+            return {"run_id": cp.run_id, "status": "duplicate", "hop": cp.hop}
+        nxt, pointer = won  # our own write, whose response was lost and retried
+    metrics.add_metric(name="HopsCompleted", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="RecordsProcessed", unit=MetricUnit.Count, value=totals.records)
+    metrics.add_metric(name="BadRecords", unit=MetricUnit.Count, value=totals.bad)
+    metrics.add_metric(name="BytesFetched", unit=MetricUnit.Bytes, value=source.bytes_fetched)
+    metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=int(source.cache_hit))
+    logger.info("hop committed", extra=hop_log)
+    if done:
+        write_manifest(s3, store.bucket, layout, nxt)
+        metrics.add_metric(name="RunsSucceeded", unit=MetricUnit.Count, value=1)
+        logger.info("run succeeded", extra={"records": nxt.records, "bad_records": nxt.bad_records, "hops": nxt.hop})
+        return {"run_id": cp.run_id, "status": "succeeded", "hop": cp.hop, "result": result}
+    _launch(s3, store, pointer, context)
+    return {"run_id": cp.run_id, "status": "continued", "hop": cp.hop, "offset": offset}
+
+
+def _already_done(
+    s3: S3Client, store: CheckpointStore, found: tuple[Checkpoint, Pointer], context: LambdaContext
+) -> dict[str, Any]:
+    """This hop was committed by another attempt: finish what that attempt may not have."""
+    nxt, pointer = found
+    if nxt.done:
+        write_manifest(s3, store.bucket, store.layout, nxt)
+        return {"run_id": nxt.run_id, "status": "duplicate", "hop": nxt.hop - 1}
+    try:
+        s3.head_object(Bucket=store.bucket, Key=store.layout.launched(nxt.hop))
+    except Exception as exc:
+        if not is_missing(exc):
+            raise
+        # Committed but never launched: the committer died between commit and invoke.
+        logger.warning("relaunching a committed hop that was never launched", extra={"next_hop": nxt.hop})
+        _launch(s3, store, pointer, context)
+    return {"run_id": nxt.run_id, "status": "duplicate", "hop": nxt.hop - 1}
+
+
+def _launch(s3: S3Client, store: CheckpointStore, pointer: Pointer, context: LambdaContext) -> None:
+    lambda_client().invoke(
+        FunctionName=function_arn_to_invoke(context.invoked_function_arn),
+        InvocationType="Event",
+        Payload=json.dumps(pointer.to_event()).encode(),
+    )
+    mark_launched(s3, store.bucket, store.layout, pointer.hop, context.aws_request_id)
+
+
+def _end_run(
+    s3: S3Client, store: CheckpointStore, cp: Checkpoint, exc: Exception, context: LambdaContext
+) -> dict[str, Any]:
+    """A run-ending condition: restart on a new object version, or record the failure and raise."""
+    if isinstance(exc, ObjectChangedError) and exc.current and CONFIG.on_object_change == "restart":
+        head = s3.head_object(Bucket=cp.source.bucket, Key=cp.source.key)
+        ref = ObjectRef(cp.source.bucket, cp.source.key, head["ETag"], head["ContentLength"], head.get("VersionId"))
+        new_run = run_id_for(ref.bucket, ref.key, ref.etag, ref.version_id)
+        record_outcome(
+            s3, store.bucket, store.layout, "abandoned", str(exc), type(exc).__name__, cp, superseded_by=new_run
+        )
+        logger.warning("object changed; restarting on the new version", extra={"superseded_by": new_run})
+        start_run(ref, context, inline=False)
+        return {"run_id": cp.run_id, "status": "abandoned", "superseded_by": new_run}
+    if not str(exc).startswith(f"run {cp.run_id}"):
+        exc.args = (f"run {cp.run_id} failed at hop {cp.hop} (byte {cp.offset} of {cp.source.size}): {exc}",)
+    record_outcome(s3, store.bucket, store.layout, "failed", str(exc), type(exc).__name__, cp)
+    metrics.add_metric(name="RunsFailed", unit=MetricUnit.Count, value=1)
+    if isinstance(exc, DepthExceededError):
+        metrics.add_metric(name="DepthGuardTripped", unit=MetricUnit.Count, value=1)
+    logger.error("run failed", extra={"error": str(exc), "error_type": type(exc).__name__})
+    raise exc
+
+
+def _store(s3: S3Client, bucket: str, run_id: str) -> CheckpointStore:
+    return CheckpointStore(s3, bucket, RunLayout(CONFIG.state_prefix, CONFIG.output_prefix, run_id))
+
+
+__all__ = ["MODE", "lambda_handler"]

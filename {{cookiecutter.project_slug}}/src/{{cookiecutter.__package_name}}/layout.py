@@ -1,0 +1,51 @@
+"""Where a run keeps its things in S3: one place that names every key the function writes.
+
+State (checkpoints, launch markers, quarantine, outcome) lives under STATE_PREFIX, committed output
+(parts and the manifest) under OUTPUT_PREFIX, both grouped by run id. Every key ends with one of
+config.WRITTEN_SUFFIXES, which is what lets the trigger-filter check prove no write can re-trigger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+
+def run_id_for(bucket: str, key: str, etag: str, version_id: str | None) -> str:
+    """A run is one object version: duplicate S3 events for it map to the same run."""
+    ident = json.dumps([bucket, key, etag.strip('"'), version_id or ""], ensure_ascii=True)
+    return hashlib.sha256(ident.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    state_prefix: str
+    output_prefix: str
+    run_id: str
+
+    @property
+    def state_dir(self) -> str:
+        return f"{self.state_prefix}runs/{self.run_id}/"
+
+    @property
+    def output_dir(self) -> str:
+        return f"{self.output_prefix}{self.run_id}/"
+
+    def checkpoint(self, hop: int) -> str:
+        return f"{self.state_dir}checkpoints/{hop:06d}.json"
+
+    def launched(self, hop: int) -> str:
+        return f"{self.state_dir}launched/{hop:06d}.json"
+
+    def outcome(self) -> str:
+        return f"{self.state_dir}outcome.json"
+
+    def quarantine(self, hop: int, attempt: str) -> str:
+        return f"{self.state_dir}quarantine/{hop:06d}-{attempt}.jsonl"
+
+    def part(self, hop: int, attempt: str, seq: int, ext: str) -> str:
+        return f"{self.output_dir}parts/{hop:06d}-{attempt}-{seq:04d}{ext}"
+
+    def manifest(self) -> str:
+        return f"{self.output_dir}manifest.json"

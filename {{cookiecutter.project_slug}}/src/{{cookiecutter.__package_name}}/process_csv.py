@@ -1,0 +1,48 @@
+"""Your logic goes here. This is the only file you need to edit.
+
+The handler calls these functions; everything else (time budget, checkpoints, cache, guards,
+exactly-once output) keeps working whatever you put here, within these rules:
+
+- `state` is carried from hop to hop through a checkpoint in S3: keep it JSON-serialisable
+  (dicts, lists, str, int, float, bool, None) and bounded (it is rewritten every hop).
+- `process_batch` may be called again for the same records (a retried or duplicate hop); only the
+  attempt whose checkpoint commits counts, so do not cause side effects elsewhere (e.g. writing to
+  a database) unless they are idempotent.
+- Bad rows (wrong field count, invalid UTF-8) never reach you: they are quarantined and counted.
+
+Worked example (CSV): output every row with its values trimmed, and count rows per value of the
+first column, keeping the counts bounded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_KEYS = 1000  # distinct first-column values counted individually; the rest go to "(other)"
+
+
+def initial_state() -> dict[str, Any]:
+    """The state of a new run (hop 0)."""
+    return {"rows": 0, "counts": {}}
+
+
+def process_batch(records: list[dict[str, str]], state: dict[str, Any]) -> list[Any]:
+    """Process one batch of rows (dicts from header name to string, in file order).
+
+    Returns the batch's output items; each is written as one line of JSON Lines.
+    """
+    counts: dict[str, int] = state["counts"]
+    out = []
+    for row in records:
+        first = next(iter(row.values()), "")
+        key = first if first in counts or len(counts) < MAX_KEYS else "(other)"
+        counts[key] = counts.get(key, 0) + 1
+        out.append({name: value.strip() for name, value in row.items()})
+    state["rows"] += len(records)
+    return out
+
+
+def finish(state: dict[str, Any]) -> dict[str, Any]:
+    """The run's final result, stored in the manifest once the whole object has been processed."""
+    top = sorted(state["counts"].items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    return {"rows": state["rows"], "distinct_first_column": len(state["counts"]), "top": top}

@@ -1,0 +1,51 @@
+"""Your logic goes here. This is the only file you need to edit.
+
+The handler calls these functions; everything else (time budget, checkpoints, cache, guards,
+exactly-once output) keeps working whatever you put here, within these rules:
+
+- `state` is carried from hop to hop through a checkpoint in S3: keep it JSON-serialisable
+  (dicts, lists, str, int, float, bool, None) and bounded (it is rewritten every hop).
+- `process_batch` may be called again for the same records (a retried or duplicate hop); only the
+  attempt whose checkpoint commits counts, so do not cause side effects elsewhere (e.g. writing to
+  a database) unless they are idempotent.
+- Bad lines (invalid UTF-8 or JSON) never reach you: they are quarantined and counted.
+
+Worked example (JSON Lines): count values by JSON type and objects by their "level" (or "type")
+field, and output the objects, each with a "_kind" field added.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_KEYS = 1000  # distinct levels counted individually; the rest go to "(other)"
+
+
+def initial_state() -> dict[str, Any]:
+    """The state of a new run (hop 0)."""
+    return {"values": 0, "types": {}, "levels": {}}
+
+
+def process_batch(records: list[Any], state: dict[str, Any]) -> list[Any]:
+    """Process one batch of parsed JSON values, in file order.
+
+    Returns the batch's output items; each is written as one line of JSON Lines.
+    """
+    types: dict[str, int] = state["types"]
+    levels: dict[str, int] = state["levels"]
+    out = []
+    for value in records:
+        kind = type(value).__name__
+        types[kind] = types.get(kind, 0) + 1
+        if isinstance(value, dict):
+            level = str(value.get("level", value.get("type", "(none)")))
+            key = level if level in levels or len(levels) < MAX_KEYS else "(other)"
+            levels[key] = levels.get(key, 0) + 1
+            out.append({**value, "_kind": key})
+    state["values"] += len(records)
+    return out
+
+
+def finish(state: dict[str, Any]) -> dict[str, Any]:
+    """The run's final result, stored in the manifest once the whole object has been processed."""
+    return {"values": state["values"], "types": state["types"], "levels": state["levels"]}

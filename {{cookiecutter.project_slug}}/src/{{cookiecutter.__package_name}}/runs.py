@@ -1,0 +1,148 @@
+"""A run's durable records beyond checkpoints: launch markers, the outcome, the manifest; and
+read-side helpers (status, committed output) used by `make status`, `make resume` and the tools."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+from .checkpoint import Checkpoint, CheckpointStore
+from .config import Config
+from .layout import RunLayout
+from .s3util import S3Client, is_missing, is_precondition_failed
+
+RESUME_KIND = "recursive-s3-resume"
+
+
+def _put_once(s3: S3Client, bucket: str, key: str, doc: dict[str, Any]) -> bool:
+    """Write `doc` unless the key exists; True when this call wrote it."""
+    try:
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=json.dumps(doc, ensure_ascii=False, indent=1).encode(),
+            IfNoneMatch="*",
+            ContentType="application/json",
+        )
+    except Exception as exc:
+        if is_precondition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def _get_json(s3: S3Client, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception as exc:
+        if is_missing(exc):
+            return None
+        raise
+    doc = json.loads(body)
+    return doc if isinstance(doc, dict) else None
+
+
+def mark_launched(s3: S3Client, bucket: str, layout: RunLayout, hop: int, request_id: str) -> None:
+    s3.put_object(
+        Bucket=bucket,
+        Key=layout.launched(hop),
+        Body=json.dumps({"hop": hop, "by": request_id, "at": time.time()}).encode(),
+        ContentType="application/json",
+    )
+
+
+def record_outcome(
+    s3: S3Client,
+    bucket: str,
+    layout: RunLayout,
+    status: str,
+    error: str,
+    error_type: str,
+    cp: Checkpoint,
+    superseded_by: str | None = None,
+) -> None:
+    doc: dict[str, Any] = {
+        "run_id": cp.run_id,
+        "status": status,
+        "error": error,
+        "error_type": error_type,
+        "hop": cp.hop,
+        "offset": cp.offset,
+        "size": cp.source.size,
+        "at": time.time(),
+    }
+    if superseded_by:
+        doc["superseded_by"] = superseded_by
+    _put_once(s3, bucket, layout.outcome(), doc)
+
+
+def manifest_doc(cp: Checkpoint) -> dict[str, Any]:
+    """Built only from the final checkpoint, so any attempt that writes it writes the same bytes."""
+    return {
+        "run_id": cp.run_id,
+        "status": "succeeded",
+        "source": asdict(cp.source),
+        "hops": cp.hop,
+        "records": cp.records,
+        "bad_records": cp.bad_records,
+        "output_items": cp.output_items,
+        "bytes_fetched": cp.bytes_fetched,
+        "parts": [asdict(p) for p in cp.parts],
+        "quarantine": [asdict(p) for p in cp.quarantine],
+        "result": cp.result,
+        "started_at": cp.started_at,
+        "finished_at": cp.updated_at,
+    }
+
+
+def write_manifest(s3: S3Client, bucket: str, layout: RunLayout, cp: Checkpoint) -> None:
+    _put_once(s3, bucket, layout.manifest(), manifest_doc(cp))
+
+
+def run_status(s3: S3Client, bucket: str, run_id: str, cfg: Config) -> dict[str, Any]:
+    """Where a run is: succeeded (manifest), failed/abandoned (outcome), running, or unknown."""
+    layout = RunLayout(cfg.state_prefix, cfg.output_prefix, run_id)
+    manifest = _get_json(s3, bucket, layout.manifest())
+    if manifest is not None:
+        return {**manifest, "state": "succeeded", "offset": manifest["source"]["size"]}
+    latest = CheckpointStore(s3, bucket, layout).latest()
+    outcome = _get_json(s3, bucket, layout.outcome())
+    if latest is None:
+        return {"run_id": run_id, "state": outcome["status"] if outcome else "unknown", **(outcome or {})}
+    cp = latest[0]
+    status: dict[str, Any] = {
+        "run_id": run_id,
+        "state": "running",
+        "source": asdict(cp.source),
+        "hop": cp.hop,
+        "offset": cp.offset,
+        "size": cp.source.size,
+        "records": cp.records,
+        "bad_records": cp.bad_records,
+        "output_items": cp.output_items,
+        "updated_at": cp.updated_at,
+        "seconds_since_update": round(time.time() - cp.updated_at, 1),
+    }
+    if outcome is not None:
+        status.update(state=outcome["status"], error=outcome.get("error"), error_type=outcome.get("error_type"))
+        if outcome.get("superseded_by"):
+            status["superseded_by"] = outcome["superseded_by"]
+    return status
+
+
+def committed_output(s3: S3Client, bucket: str, run_id: str, cfg: Config) -> Iterator[bytes]:
+    """The run's committed output, part by part in order; nothing unless the run succeeded."""
+    layout = RunLayout(cfg.state_prefix, cfg.output_prefix, run_id)
+    manifest = _get_json(s3, bucket, layout.manifest())
+    if manifest is None:
+        return
+    for part in manifest["parts"]:
+        yield s3.get_object(Bucket=bucket, Key=part["key"])["Body"].read()
+
+
+def resume_event(bucket: str, run_id: str) -> dict[str, Any]:
+    """The payload that makes the function continue `run_id` from its newest checkpoint."""
+    return {"kind": RESUME_KIND, "bucket": bucket, "run_id": run_id}

@@ -1,0 +1,71 @@
+"""boto3 clients and the few S3 error shapes the commit protocol depends on."""
+
+from __future__ import annotations
+
+import os
+from functools import cache, lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+
+# boto3 clients are untyped at runtime; Any keeps mypy honest without a stubs dependency in Lambda.
+S3Client = Any
+LambdaClient = Any
+
+_RETRIES = {"max_attempts": 8, "mode": "adaptive"}
+
+
+@cache
+def s3_client() -> S3Client:
+    """One S3 client per container: creating clients costs more than most batches."""
+    return boto3.client(
+        "s3",
+        config=BotoConfig(
+            retries=_RETRIES,  # type: ignore[arg-type]
+            # Only checksum when S3 requires it: whole-body checksums double the CPU of a commit.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            max_pool_connections=4,
+            tcp_keepalive=True,
+        ),
+    )
+
+
+@cache
+def lambda_client() -> LambdaClient:
+    return boto3.client(
+        "lambda",
+        config=BotoConfig(retries=_RETRIES, connect_timeout=5, read_timeout=30),  # type: ignore[arg-type]
+    )
+
+
+def error_code(exc: BaseException) -> str:
+    """The S3 error code of a ClientError ("304", "PreconditionFailed", "NoSuchKey", ...), else ""."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def http_status(exc: BaseException) -> int:
+    if isinstance(exc, ClientError):
+        return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return 0
+
+
+def is_precondition_failed(exc: BaseException) -> bool:
+    return error_code(exc) in ("PreconditionFailed", "412") or http_status(exc) == 412
+
+
+def is_not_modified(exc: BaseException) -> bool:
+    return error_code(exc) == "304" or http_status(exc) == 304
+
+
+def is_missing(exc: BaseException) -> bool:
+    return error_code(exc) in ("NoSuchKey", "404", "NotFound") or http_status(exc) == 404
+
+
+def function_arn_to_invoke(invoked_function_arn: str) -> str:
+    """The same function and version/alias this hop runs as, so a chain never changes code mid-run."""
+    return os.environ.get("SELF_FUNCTION_ARN") or invoked_function_arn

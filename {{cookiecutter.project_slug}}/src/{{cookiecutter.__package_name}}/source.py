@@ -1,0 +1,103 @@
+"""Reads one pinned object version forward from a byte offset.
+
+Bytes come from the container cache when it holds them (after a 304 revalidation), otherwise from
+one open-ended ranged GET pinned with `IfMatch=etag` (and `VersionId` on versioned buckets), read
+incrementally so a hop that stops early has fetched little more than it used. What is fetched is
+teed into the cache when the rest of the object fits its budget.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import BotoCoreError
+
+from .checkpoint import ObjectRef
+from .etag_cache import CacheEntry, EtagCache, ObjectChangedError
+from .s3util import S3Client, is_missing, is_precondition_failed
+
+# A dropped connection mid-body is not retried by botocore; reopen from where we are, a few times.
+_STREAM_REOPENS = 4
+
+
+class ObjectSource:
+    def __init__(self, s3: S3Client, ref: ObjectRef, cache: EtagCache | None, chunk_size: int) -> None:
+        self.s3 = s3
+        self.ref = ref
+        self.cache = cache
+        self.chunk_size = chunk_size
+        self.bytes_fetched = 0
+        self.cache_bytes = 0
+        self.cache_hit = False
+
+    def chunks(self, offset: int) -> Iterator[bytes]:
+        """Successive chunks of the object from `offset` to its end (none when offset == size)."""
+        ref = self.ref
+        entry: CacheEntry | None = None
+        if self.cache is not None:
+            entry = self.cache.validated(self.s3, ref.bucket, ref.key, ref.etag, ref.version_id)
+            if entry is not None and not entry.start <= offset <= entry.end:
+                entry = None
+            self.cache_hit = entry is not None
+        if entry is not None:
+            while offset < entry.end:
+                chunk = entry.read(offset, self.chunk_size)
+                self.cache_bytes += len(chunk)
+                offset += len(chunk)
+                yield chunk
+        elif self.cache is not None and offset < ref.size:
+            entry = self.cache.start(ref.bucket, ref.key, ref.etag, ref.size, offset)
+        for chunk in self._fetch(offset):
+            if entry is not None and not entry.append(offset, chunk):
+                entry = None
+            offset += len(chunk)
+            yield chunk
+
+    def _fetch(self, offset: int) -> Iterator[bytes]:
+        reopens = 0
+        while offset < self.ref.size:
+            body = self._open(offset)
+            try:
+                while chunk := body.read(self.chunk_size):
+                    self.bytes_fetched += len(chunk)
+                    offset += len(chunk)
+                    yield chunk
+            except (BotoCoreError, OSError):
+                pass  # the body broke off; reopen below from the current offset
+            finally:
+                body.close()
+            if offset < self.ref.size:
+                reopens += 1
+                if reopens > _STREAM_REOPENS:
+                    raise OSError(
+                        f"reading s3://{self.ref.bucket}/{self.ref.key} broke off at byte {offset} of "
+                        f"{self.ref.size} {reopens} times in a row"
+                    )
+                time.sleep(min(2.0, 0.05 * 2**reopens))
+
+    def _open(self, offset: int) -> Any:
+        ref = self.ref
+        params: dict[str, Any] = {
+            "Bucket": ref.bucket,
+            "Key": ref.key,
+            "Range": f"bytes={offset}-",
+            "IfMatch": ref.etag,
+        }
+        if ref.version_id:
+            params["VersionId"] = ref.version_id
+        try:
+            return self.s3.get_object(**params)["Body"]
+        except Exception as exc:
+            if is_precondition_failed(exc) or is_missing(exc):
+                raise ObjectChangedError(ref.bucket, ref.key, ref.etag, self._current_etag()) from None
+            raise
+
+    def _current_etag(self) -> str | None:
+        try:
+            return str(self.s3.head_object(Bucket=self.ref.bucket, Key=self.ref.key)["ETag"])
+        except Exception as exc:
+            if is_missing(exc):
+                return None
+            raise

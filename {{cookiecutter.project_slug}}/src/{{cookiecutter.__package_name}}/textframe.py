@@ -1,0 +1,125 @@
+"""Framing text objects into complete lines, shared by the CSV and JSON Lines readers.
+
+Windows always end just after a b"\n". That byte never occurs inside a multi-byte UTF-8 sequence,
+so a window never splits a character, and every offset handed out sits on a line boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .batch import InputFormatError, OutOfTime
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+# Magic numbers of formats people upload to a text processor by mistake.
+_MAGIC = (
+    (b"\x1f\x8b", "gzip-compressed data"),
+    (b"PK\x03\x04", "a ZIP archive (or an .xlsx/.docx file)"),
+    (b"BZh", "bzip2-compressed data"),
+    (b"\xfd7zXZ\x00", "xz-compressed data"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data"),
+    (b"PAR1", "a Parquet file"),
+    (b"\x89PNG", "a PNG image"),
+    (b"%PDF", "a PDF document"),
+)
+
+
+class LineTooLongError(Exception):
+    def __init__(self, offset: int, limit: int) -> None:
+        super().__init__(f"no line break within {limit} bytes of offset {offset}")
+        self.offset = offset
+        self.limit = limit
+
+
+class OutOfTimeError(Exception):
+    """Raised inside a read when the hop must stop; the caller keeps what it has."""
+
+
+def check_text(head: bytes, mode: str) -> None:
+    """Refuse, with a clear message, an object that is plainly not text."""
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise InputFormatError(
+                f"the object starts like {what}, not {mode} text; decompress or convert it before "
+                f"uploading, or generate a project with processing_mode=bytes"
+            )
+    if b"\x00" in head[:8192]:
+        raise InputFormatError(
+            f"the object has NUL bytes near its start, so it is binary, not {mode} text "
+            "(UTF-16 text must be converted to UTF-8 first)"
+        )
+
+
+class LineBuffer:
+    """Bytes of an object from `offset`, handed out in runs of complete lines."""
+
+    def __init__(self, chunks: Iterator[bytes], offset: int, max_record_bytes: int) -> None:
+        self._chunks = chunks
+        self.offset = offset
+        self.max_record_bytes = max_record_bytes
+        self._buf = b""
+        self.eof = False
+
+    def lines(self, beyond: int = 0, out_of_time: OutOfTime | None = None) -> bytes:
+        """Buffered bytes up to the last newline, longer than `beyond`; at the end, all that is left.
+
+        Pulls chunks as needed. Raises LineTooLongError when more than MAX_RECORD_BYTES would be
+        needed, and OutOfTimeError when `out_of_time` says so before another pull.
+        """
+        buf = self._buf
+        cut = buf.rfind(b"\n") + 1
+        if cut > beyond:
+            return buf[:cut] if cut < len(buf) else buf
+        pending = [buf]
+        size = len(buf)
+        while not self.eof:
+            if size - beyond > self.max_record_bytes:
+                self._buf = b"".join(pending)
+                raise LineTooLongError(self.offset + beyond, self.max_record_bytes)
+            if out_of_time is not None and out_of_time():
+                self._buf = b"".join(pending)
+                raise OutOfTimeError
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                self.eof = True
+                break
+            pending.append(chunk)
+            size += len(chunk)
+            nl = chunk.rfind(b"\n")
+            if nl >= 0 and size - len(chunk) + nl + 1 > beyond:
+                break
+        self._buf = buf = b"".join(pending)
+        if self.eof:
+            return buf
+        cut = buf.rfind(b"\n") + 1
+        return buf[:cut] if cut < len(buf) else buf
+
+    def consume(self, n: int) -> None:
+        self._buf = self._buf[n:]
+        self.offset += n
+
+    def skip_line(self, keep: int) -> tuple[bytes, int]:
+        """Drop everything up to and including the next newline; return its first `keep` bytes and length."""
+        head = self._buf[:keep]
+        length = 0
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl >= 0:
+                length += nl + 1
+                self.consume(nl + 1)
+                return head, length
+            length += len(self._buf)
+            self.offset += len(self._buf)
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                self._buf = b""
+                self.eof = True
+                return head, length
+            self._buf = chunk
+            if len(head) < keep:
+                head += chunk[: keep - len(head)]
+
+    @property
+    def exhausted(self) -> bool:
+        return self.eof and not self._buf
