@@ -122,8 +122,7 @@ def check_region(region: Any) -> None:
     """A typo here only shows at deploy time, so catch it now."""
     if not isinstance(region, str) or not REGION_RE.fullmatch(region):
         raise AnswerError(
-            f"aws_region={region!r} is not an AWS region name like us-east-1, eu-central-2 "
-            "or us-gov-west-1"
+            f"aws_region={region!r} is not an AWS region name like us-east-1, eu-central-2 or us-gov-west-1"
         )
 
 

@@ -1,0 +1,46 @@
+# The template repository's commands: `make demo` and `make test`. Both create .venv first
+# (uv when it is installed, python3 -m venv + pip otherwise) with the pinned tools of pyproject.toml.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(shell command -v uv 2>/dev/null)
+# Only PyPI is reachable: uv must use the machine's Python, never download one.
+export UV_PYTHON_DOWNLOADS ?= never
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install demo test lint clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@if [ -n "$(UV)" ]; then \
+	  [ -x "$(PY)" ] || "$(UV)" venv --quiet --python "$(PYTHON)" "$(VENV)"; \
+	  "$(UV)" pip install --quiet --python "$(PY)" --group dev; \
+	else \
+	  [ -x "$(PY)" ] || "$(PYTHON)" -m venv "$(VENV)"; \
+	  "$(PY)" -m pip install --quiet --disable-pip-version-check "pip>=25.1"; \
+	  "$(PY)" -m pip install --quiet --disable-pip-version-check --group dev; \
+	fi
+	@touch "$@"
+
+install: $(STAMP) ## create .venv with the template's pinned dev tools
+
+demo: $(STAMP) ## bake the default project and run the worked example through its make simulate
+	$(PY) demo/run_demo.py
+
+test: $(STAMP) ## the whole suite: hooks, bakes of every mode, each project's own make lint / make test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff and mypy on the hooks and tests
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+clean: ## remove .venv and caches
+	rm -rf "$(VENV)" .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

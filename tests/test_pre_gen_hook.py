@@ -1,0 +1,376 @@
+"""Every validation rule of hooks/pre_gen_project.py, called directly (no bake needed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from .conftest import TEMPLATE
+
+DEFAULTS: dict[str, Any] = {
+    "project_name": "S3 Record Processor",
+    "project_slug": "s3-record-processor",
+    "description": "Processes huge S3 objects.",
+    "author_name": "Your Name",
+    "author_email": "you@example.com",
+    "processing_mode": "csv",
+    "lambda_runtime": "python3.13",
+    "lambda_architecture": "arm64",
+    "aws_region": "us-east-1",
+    "memory_mb": "1024",
+    "timeout_seconds": "900",
+    "ephemeral_storage_mb": "2048",
+    "max_hops": "1000",
+    "max_run_hours": "48",
+    "reserved_concurrency": "10",
+    "async_retries": "2",
+    "input_prefix": "incoming/",
+    "input_suffix": ".csv",
+    "output_prefix": "processed/",
+    "state_prefix": "_state/",
+    "on_object_change": "fail",
+    "state_retention_days": "14",
+    "create_bucket": True,
+    "existing_bucket_name": "",
+    "stack_name": "s3-record-processor",
+    "__package_name": "s3_record_processor",
+    "_template": "/somewhere",
+}
+
+
+def errors_for(hook: ModuleType, **changes: Any) -> list[str]:
+    return list(hook.validate({**DEFAULTS, **changes}))
+
+
+def assert_refused(hook: ModuleType, fragment: str, **changes: Any) -> None:
+    errors = errors_for(hook, **changes)
+    assert errors, f"{changes} was accepted"
+    assert any(fragment in e for e in errors), errors
+
+
+def test_defaults_pass(pre_hook: ModuleType) -> None:
+    assert errors_for(pre_hook) == []
+
+
+def test_cookiecutter_json_defaults_agree_with_hook(pre_hook: ModuleType) -> None:
+    """The literal defaults in cookiecutter.json pass the hook (derived ones are tested by baking)."""
+    raw = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    literal = {k: (v[0] if isinstance(v, list) else v) for k, v in raw.items() if not k.startswith("_")}
+    literal = {k: v for k, v in literal.items() if not (isinstance(v, str) and "{{" in v)}
+    assert set(literal) <= set(DEFAULTS)
+    assert (
+        errors_for(pre_hook, **{k: (v if isinstance(v, bool) else str(v)) for k, v in literal.items()}) == []
+    )
+
+
+@pytest.mark.parametrize(
+    "slug", ["Bad Slug!", "1abc", "-abc", "abc-", "ABC", "a_b", "a.b", "", "a" * 64, "ünï"]
+)
+def test_slug_refused(pre_hook: ModuleType, slug: str) -> None:
+    assert_refused(pre_hook, "project_slug", project_slug=slug)
+
+
+@pytest.mark.parametrize("slug", ["a", "my-processor-2", "a" * 63])
+def test_slug_accepted(pre_hook: ModuleType, slug: str) -> None:
+    errors = errors_for(pre_hook, project_slug=slug, stack_name=slug, __package_name=slug.replace("-", "_"))
+    assert errors == []
+
+
+@pytest.mark.parametrize("name", ["1stack", "my_stack", "a" * 129, "stack!"])
+def test_stack_name_refused(pre_hook: ModuleType, name: str) -> None:
+    assert_refused(pre_hook, "stack_name", stack_name=name)
+
+
+@pytest.mark.parametrize(
+    ("package", "why"),
+    [
+        ("csv", "shadow"),
+        ("json", "shadow"),
+        ("boto3", "shadow"),
+        ("test", "shadow"),
+        ("tests", "shadow"),
+        ("devtools", "shadow"),
+        ("class", "keyword"),
+        ("match", "keyword"),
+        ("my-pkg", "identifier"),
+        ("9lives", "identifier"),
+    ],
+)
+def test_package_name_refused(pre_hook: ModuleType, package: str, why: str) -> None:
+    assert_refused(pre_hook, why, __package_name=package)
+
+
+def test_slug_that_shadows_stdlib_refused_through_package_name(pre_hook: ModuleType) -> None:
+    assert_refused(pre_hook, "shadow", project_slug="csv", stack_name="csv", __package_name="csv")
+
+
+@pytest.mark.parametrize(
+    "region", ["us-east-1", "eu-central-2", "ap-southeast-4", "us-gov-west-1", "cn-north-1", "me-south-1"]
+)
+def test_region_accepted(pre_hook: ModuleType, region: str) -> None:
+    assert errors_for(pre_hook, aws_region=region) == []
+
+
+@pytest.mark.parametrize("region", ["us-east", "US-EAST-1", "useast1", "us-east-1a", "mars-north-1", ""])
+def test_region_refused(pre_hook: ModuleType, region: str) -> None:
+    assert_refused(pre_hook, "aws_region", aws_region=region)
+
+
+@pytest.mark.parametrize(
+    ("key", "bad", "good"),
+    [
+        ("memory_mb", ["127", "10241", "1k", True], ["128", "10240", 2048]),
+        ("timeout_seconds", ["0", "901", "1.5"], ["1", "900"]),
+        ("ephemeral_storage_mb", ["511", "10241"], ["512", "10240"]),
+        ("max_hops", ["0", "-1", "many"], ["1", "100000"]),
+        ("reserved_concurrency", ["-1", "x"], ["0", "1"]),
+        ("async_retries", ["-1", "3"], ["0", "2"]),
+        ("state_retention_days", ["0", "-3"], ["1", "365"]),
+        ("max_run_hours", ["0", "-1", "soon", "nan", "inf", False], ["0.5", "48", 1]),
+    ],
+)
+def test_number_ranges(pre_hook: ModuleType, key: str, bad: list[Any], good: list[Any]) -> None:
+    for value in bad:
+        assert_refused(pre_hook, key, **{key: value})
+    for value in good:
+        assert errors_for(pre_hook, **{key: value}) == [], value
+
+
+@pytest.mark.parametrize("value", ["false", "true", "yes", 0, 1, None])
+def test_booleans_must_be_booleans(pre_hook: ModuleType, value: Any) -> None:
+    assert_refused(pre_hook, "create_bucket", create_bucket=value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("processing_mode", "xml"),
+        ("lambda_runtime", "python3.9"),
+        ("lambda_architecture", "riscv"),
+        ("on_object_change", "ignore"),
+    ],
+)
+def test_choices(pre_hook: ModuleType, key: str, value: str) -> None:
+    assert_refused(pre_hook, key, **{key: value})
+
+
+@pytest.mark.parametrize("email", ["nobody", "a@b", "two@@example.com", "sp ace@example.com", ""])
+def test_email_refused(pre_hook: ModuleType, email: str) -> None:
+    assert_refused(pre_hook, "author_email", author_email=email)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        ("input_prefix", "/incoming/", "start with '/'"),
+        ("input_prefix", "incoming", "end with '/'"),
+        ("input_prefix", "in//coming/", "'//'"),
+        ("input_prefix", "in\ncoming/", "control characters"),
+        ("input_prefix", "\udcff/", "UTF-8"),
+        ("input_prefix", "é" * 300 + "/", "bytes"),
+        ("output_prefix", "", "must not be empty"),
+        ("state_prefix", "", "must not be empty"),
+        ("output_prefix", "processed", "end with '/'"),
+        ("state_prefix", "/state/", "start with '/'"),
+        ("input_suffix", "\x00", "control characters"),
+    ],
+)
+def test_prefix_syntax(pre_hook: ModuleType, key: str, value: str, fragment: str) -> None:
+    assert_refused(pre_hook, fragment, **{key: value})
+
+
+def test_empty_input_prefix_allowed_when_suffix_cannot_match(pre_hook: ModuleType) -> None:
+    assert errors_for(pre_hook, input_prefix="", input_suffix=".csv") == []
+
+
+def test_unicode_prefixes_allowed(pre_hook: ModuleType) -> None:
+    assert errors_for(pre_hook, input_prefix="eingänge/daten/") == []
+
+
+@pytest.mark.parametrize(
+    ("output_prefix", "state_prefix"),
+    [("data/", "data/state/"), ("out/", "out/"), ("a/b/", "a/")],
+)
+def test_output_and_state_must_not_overlap(
+    pre_hook: ModuleType, output_prefix: str, state_prefix: str
+) -> None:
+    assert_refused(pre_hook, "overlap", output_prefix=output_prefix, state_prefix=state_prefix)
+
+
+@pytest.mark.parametrize(
+    ("input_prefix", "input_suffix", "output_prefix", "state_prefix"),
+    [
+        ("", "", "processed/", "_state/"),  # everything triggers
+        ("", ".jsonl", "processed/", "_state/"),  # output parts end in .jsonl
+        ("", "json", "processed/", "_state/"),  # suffix of .json / .jsonl
+        ("", "l", "processed/", "_state/"),  # suffix of .jsonl
+        ("processed/", ".csv.json", "processed/", "_state/"),  # ends with .json
+        ("processed/run/", ".bin", "processed/", "_state/"),  # inside the output prefix
+        ("data/", ".json", "data/out/", "data/state/"),  # output lies inside the input prefix
+        ("_state/", "", "processed/", "_state/"),
+    ],
+)
+def test_loop_through_s3_refused(
+    pre_hook: ModuleType, input_prefix: str, input_suffix: str, output_prefix: str, state_prefix: str
+) -> None:
+    errors = errors_for(
+        pre_hook,
+        input_prefix=input_prefix,
+        input_suffix=input_suffix,
+        output_prefix=output_prefix,
+        state_prefix=state_prefix,
+    )
+    assert any("recursive loop through S3" in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("input_prefix", "input_suffix", "output_prefix", "state_prefix"),
+    [
+        ("incoming/", "", "processed/", "_state/"),  # disjoint prefixes
+        ("", ".csv", "processed/", "_state/"),  # no written key ends with .csv
+        ("", ".CSV", "processed/", "_state/"),  # uppercase never appears in written keys
+        ("data/", ".txt", "data/out/", "data/state/"),
+        ("", ".jsonx", "processed/", "_state/"),
+        ("processed2/", "", "processed/", "_state/"),  # neither prefix starts with the other
+    ],
+)
+def test_safe_filters_accepted(
+    pre_hook: ModuleType, input_prefix: str, input_suffix: str, output_prefix: str, state_prefix: str
+) -> None:
+    changes = {
+        "input_prefix": input_prefix,
+        "input_suffix": input_suffix,
+        "output_prefix": output_prefix,
+        "state_prefix": state_prefix,
+    }
+    assert errors_for(pre_hook, **changes) == []
+
+
+def test_loop_rule_matches_generated_layout(pre_hook: ModuleType) -> None:
+    """The hook's rule must agree with the deployed config check, should both exist."""
+    config = (
+        TEMPLATE / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.__package_name}}" / "config.py"
+    )
+    text = config.read_text(encoding="utf-8")
+    assert 'WRITTEN_SUFFIXES = (".json", ".jsonl", ".bin")' in text
+    assert pre_hook.WRITTEN_SUFFIXES == (".json", ".jsonl", ".bin")
+
+
+def test_existing_bucket_required_without_create(pre_hook: ModuleType) -> None:
+    assert_refused(pre_hook, "existing_bucket_name is required", create_bucket=False)
+    assert errors_for(pre_hook, create_bucket=False, existing_bucket_name="my-data.bucket-1") == []
+
+
+def test_existing_bucket_with_create_is_ambiguous(pre_hook: ModuleType) -> None:
+    assert_refused(pre_hook, "create_bucket is true", existing_bucket_name="my-bucket")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ab",
+        "a" * 64,
+        "My-Bucket",
+        "my_bucket",
+        "-bucket",
+        "bucket-",
+        "my..bucket",
+        "my.-bucket",
+        "192.168.5.4",
+        "xn--bucket",
+        "sthree-bucket",
+        "bucket-s3alias",
+        "bucket--ol-s3",
+    ],
+)
+def test_bucket_naming_rules(pre_hook: ModuleType, name: str) -> None:
+    assert_refused(pre_hook, "existing_bucket_name", create_bucket=False, existing_bucket_name=name)
+
+
+@pytest.mark.parametrize("key", ["project_name", "author_name"])
+def test_blank_text_refused(pre_hook: ModuleType, key: str) -> None:
+    assert_refused(pre_hook, key, **{key: "   "})
+
+
+def test_awkward_text_accepted(pre_hook: ModuleType) -> None:
+    assert (
+        errors_for(
+            pre_hook,
+            project_name='Ann\'s "Quoted" Pröcessor \\ ✓',
+            description='It\'s """triple""" \\n and ünïcode',
+            author_name="Zoë O'Brien",
+        )
+        == []
+    )
+
+
+def test_all_errors_reported_at_once(pre_hook: ModuleType) -> None:
+    errors = errors_for(pre_hook, memory_mb="1", timeout_seconds="0", aws_region="moon")
+    assert len(errors) == 3
+
+
+def render_hook(hook: str, answers: dict[str, Any], tmp_path: Path) -> Path:
+    """Render the hook the way cookiecutter does (Jinja's tojson into the raw string)."""
+    source = (TEMPLATE / "hooks" / hook).read_text(encoding="utf-8")
+    placeholder = "{{ cookiecutter | tojson }}"
+    assert source.count(placeholder) == 1
+    # Jinja's tojson: ASCII JSON with <, >, & and ' escaped (htmlsafe_json_dumps).
+    rendered_json = (
+        json.dumps(answers, sort_keys=True)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027")
+    )
+    script = tmp_path / hook
+    script.write_text(source.replace(placeholder, rendered_json), encoding="utf-8")
+    return script
+
+
+def run_rendered_hook(hook: str, answers: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    script = render_hook(hook, answers, tmp_path)
+    return subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize("hook", ["pre_gen_project.py", "post_gen_project.py"])
+def test_rendered_hook_survives_hostile_strings(tmp_path: Path, hook: str) -> None:
+    """Quotes, triple quotes and backslashes in answers cannot break out of ANSWERS_JSON."""
+    answers = {
+        **DEFAULTS,
+        "description": 'x"""; import os; os._exit(7) #\\',
+        "project_name": "'''<&>\\ ünï ✓",
+        "author_name": 'O\'Brien "Jr" \\"""',
+    }
+    script = render_hook(hook, answers, tmp_path)
+    spec = importlib.util.spec_from_file_location("rendered_hook", script)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.load_answers() == answers
+
+
+def test_rendered_pre_hook_accepts_good_answers(tmp_path: Path) -> None:
+    result = run_rendered_hook("pre_gen_project.py", DEFAULTS, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+def test_rendered_hook_exits_1_with_error_lines(tmp_path: Path) -> None:
+    result = run_rendered_hook("pre_gen_project.py", {**DEFAULTS, "memory_mb": "99999"}, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("ERROR: memory_mb=99999 must be between 128 and 10240")
+
+
+def test_unrendered_hook_refuses_to_run(pre_hook: ModuleType) -> None:
+    with pytest.raises(SystemExit, match=r"^ERROR:"):
+        pre_hook.load_answers()
