@@ -14,7 +14,6 @@ import keyword
 import re
 import sys
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 # Cookiecutter renders this file with Jinja before running it. `tojson` turns the answers into JSON
@@ -143,19 +142,6 @@ def check_int_range(name: str, value: Any, low: int, high: int | None = None) ->
     if number < low or (high is not None and number > high):
         allowed = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise AnswerError(f"{name}={number} must be {allowed}")
-    return number
-
-
-def check_positive_number(name: str, value: Any) -> Decimal:
-    """Hours may be fractional (0.5 = 30 minutes) but must be a positive, finite number."""
-    if isinstance(value, bool):
-        raise AnswerError(f"{name}={value!r} must be a positive number, not a boolean")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise AnswerError(f"{name}={value!r} must be a positive number") from None
-    if not number.is_finite() or number <= 0:
-        raise AnswerError(f"{name}={value!r} must be a positive number")
     return number
 
 
@@ -322,7 +308,8 @@ def validate(answers: Mapping[str, Any]) -> list[str]:
     run(check_int_range, "timeout_seconds", get("timeout_seconds"), 1, 900)
     run(check_int_range, "ephemeral_storage_mb", get("ephemeral_storage_mb"), 512, 10240)
     run(check_int_range, "max_hops", get("max_hops"), 1)
-    run(check_positive_number, "max_run_hours", get("max_run_hours"))
+    # Whole hours: the stack turns this into MAX_RUN_SECONDS with Jinja's `int` filter.
+    run(check_int_range, "max_run_hours", get("max_run_hours"), 1)
     run(check_int_range, "reserved_concurrency", get("reserved_concurrency"), 0)
     run(check_int_range, "async_retries", get("async_retries"), 0, 2)
     run(check_int_range, "state_retention_days", get("state_retention_days"), 1)
