@@ -1,0 +1,385 @@
+"""The Lambda emulator: async event queue, retries, on-failure records, faults, sandboxes.
+
+It plays the part of the Lambda service for one function: events reach it from the Invoke API (the
+handler's own self-invocations) or from `submit_async` (the S3 notification), wait in a queue, run
+in worker sandboxes under the function timeout, and on failure (exception, crash, timeout, kill)
+are retried `retries` times before landing in an on-failure record, like an SQS destination.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import IO, Any
+
+from .faults import FaultPlan, Faults, InvocationFaults
+from .lambda_api import LambdaApiServer
+from .pool import Outcome, Worker, WorkerPool
+from .s3_server import DUMMY_CREDENTIALS
+
+Listener = Callable[[str, "Invocation"], None]
+
+
+def hop_of(payload: Any) -> int | None:
+    """The hop an event starts: 0 for an S3 notification, the payload's `hop` for a continuation."""
+    if not isinstance(payload, dict):
+        return None
+    if "Records" in payload or payload.get("detail-type") == "Object Created":
+        return 0
+    hop = payload.get("hop")
+    return hop if isinstance(hop, int) and not isinstance(hop, bool) else None
+
+
+@dataclass
+class AsyncEvent:
+    payload: Any
+    request_id: str
+    attempt: int = 0  # 0 = first delivery, n = n-th retry
+    copy: int = 0  # 1 = the duplicate delivery of the same event
+    not_before: float = 0.0
+
+
+@dataclass
+class Invocation:
+    """One row of the emulator's timeline."""
+
+    seq: int
+    hop: int | None
+    request_id: str
+    invocation_type: str
+    attempt: int
+    copy: int
+    worker: int = 0
+    pid: int = 0
+    cold: bool = False
+    recycled: bool = False
+    start_ms: float = 0.0
+    end_ms: float = 0.0
+    outcome: str = "running"
+    error: dict[str, Any] | None = None
+
+
+@dataclass
+class Stats:
+    invocations: int = 0
+    cold_starts: int = 0
+    kills: int = 0
+    timeouts: int = 0
+    crashes: int = 0
+    errors: int = 0
+    retries: int = 0
+    duplicates: int = 0
+    recycles: int = 0
+    overwrites: int = 0
+    on_failure: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Emulator:
+    """One emulated function. Use as a context manager, or call start()/close() (close is idempotent)."""
+
+    def __init__(
+        self,
+        *,
+        handler: str,
+        function_name: str,
+        function_env: dict[str, str],
+        s3_endpoint: str,
+        timeout_ms: int,
+        faults: Faults | None = None,
+        seed: int | None = None,
+        region: str = "us-east-1",
+        memory_mb: int = 1024,
+        concurrency: int = 4,
+        cwd: str | None = None,
+        pythonpath: list[str] | None = None,
+        log: IO[bytes] | None = None,
+        before_hop: Callable[[int], None] | None = None,
+        listener: Listener | None = None,
+        retry_delay_ms: float = 20.0,
+        spare_workers: int = 1,
+        warm_wait_ms: float = 30.0,
+    ) -> None:
+        if timeout_ms < 1:
+            raise ValueError("timeout_ms must be >= 1")
+        self.function_name = function_name
+        self.region = region
+        self.timeout_ms = timeout_ms
+        self.faults = faults or Faults()
+        self.plan = FaultPlan(self.faults, seed)
+        self.concurrency = max(1, concurrency)
+        self.log = log
+        self.before_hop = before_hop
+        self.listener = listener
+        self.retry_delay_ms = retry_delay_ms
+        self.warm_wait_ms = warm_wait_ms
+        self.arn = f"arn:aws:lambda:{region}:123456789012:function:{function_name}"
+        self.stats = Stats()
+        self.timeline: list[Invocation] = []
+        self._handler = handler
+        self._function_env = dict(function_env)
+        self._s3_endpoint = s3_endpoint
+        self._memory_mb = memory_mb
+        self._cwd = cwd or os.getcwd()
+        self._pythonpath = pythonpath or [os.path.join(self._cwd, "src"), self._cwd]
+        self._spare = spare_workers
+        self._cond = threading.Condition()
+        self._queue: list[AsyncEvent] = []
+        self._active = 0
+        self._api_inflight = 0
+        self._t0 = time.monotonic()
+        self._api: LambdaApiServer | None = None
+        self._pool: WorkerPool | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self.worker_pids: list[int] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> Emulator:
+        self._api = LambdaApiServer(self).start()
+        self._pool = WorkerPool(
+            self._handler,
+            self.sandbox_env(),
+            self._cwd,
+            self.log,
+            self._pythonpath,
+            spare=self._spare,
+            on_spawn=self._spawned,
+        )
+        self._executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="invoke")
+        self._t0 = time.monotonic()
+        if self._spare:
+            threading.Thread(target=self._pool._top_up, daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        """Stop the API server and SIGKILL every sandbox; safe to call twice and from finally."""
+        with self._cond:
+            self._queue.clear()
+            self._cond.notify_all()
+        if self._api is not None:
+            self._api.stop()
+        if self._pool is not None:
+            self._pool.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def lambda_endpoint(self) -> str:
+        assert self._api is not None, "start() first"
+        return self._api.endpoint
+
+    @property
+    def lambda_port(self) -> int:
+        assert self._api is not None, "start() first"
+        return self._api.port
+
+    def sandbox_env(self) -> dict[str, str]:
+        """A clean Lambda-like environment: the function's variables plus what the runtime sets."""
+        assert self._api is not None, "start() first"
+        keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT")}
+        return {
+            **keep,
+            **self._function_env,
+            **DUMMY_CREDENTIALS,
+            "TZ": ":UTC",
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ENDPOINT_URL_S3": self._s3_endpoint,
+            "AWS_ENDPOINT_URL_LAMBDA": self._api.endpoint,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+            "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self._memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
+            "LAMBDA_TASK_ROOT": self._pythonpath[0],
+        }
+
+    def _spawned(self, worker: Worker) -> None:
+        self.worker_pids.append(worker.pid)
+        self._note(f"sandbox {worker.number} started, pid {worker.pid}")
+
+    def _note(self, text: str) -> None:
+        line = f"[emulator +{self.elapsed_ms():.0f}ms] {text}\n".encode()
+        if self.log is not None:
+            os.write(self.log.fileno(), line)
+        else:
+            sys.stderr.buffer.write(line)
+            sys.stderr.flush()
+
+    def elapsed_ms(self) -> float:
+        return (time.monotonic() - self._t0) * 1000
+
+    # -- the Invoke API backend -------------------------------------------------------------
+    def api_request(self, delta: int) -> None:
+        with self._cond:
+            self._api_inflight += delta
+            self._cond.notify_all()
+
+    def submit_async(self, payload: Any) -> str:
+        """Queue an async event (what Lambda does on InvocationType=Event); maybe twice (fault)."""
+        request_id = str(uuid.uuid4())
+        now = time.monotonic()
+        delay = self.plan.duplicate_delay_ms(self.timeout_ms)
+        with self._cond:
+            self._queue.append(AsyncEvent(payload, request_id, not_before=now))
+            if delay is not None:
+                self.stats.duplicates += 1
+                self._queue.append(AsyncEvent(payload, request_id, copy=1, not_before=now + delay / 1000))
+            self._cond.notify_all()
+        return request_id
+
+    def invoke_sync(self, payload: Any) -> tuple[str, Outcome]:
+        """RequestResponse: run now, no retries (the caller sees the error)."""
+        request_id = str(uuid.uuid4())
+        with self._cond:
+            self._active += 1
+        try:
+            _, outcome = self._invoke(payload, request_id, "RequestResponse", 0, 0)
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+        return request_id, outcome
+
+    # -- scheduling ---------------------------------------------------------------------------
+    def run(self, timeout_s: float) -> bool:
+        """Dispatch queued events until nothing is queued, running or in flight; False on timeout."""
+        assert self._executor is not None, "start() first"
+        end = time.monotonic() + timeout_s
+        idle_since: float | None = None
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                if now >= end:
+                    return False
+                self._queue.sort(key=lambda e: e.not_before)
+                while self._queue and self._queue[0].not_before <= now and self._active < self.concurrency:
+                    event = self._queue.pop(0)
+                    self._active += 1
+                    self._executor.submit(self._run_async, event)
+                busy = self._queue or self._active or self._api_inflight
+                if busy:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = now
+                elif now - idle_since >= 0.05:  # settle: a killed sandbox's last request may still land
+                    return True
+                wait = 0.01 if not busy else 0.05
+                if self._queue and self._active < self.concurrency:
+                    wait = max(0.0, min(wait, self._queue[0].not_before - now))
+                self._cond.wait(timeout=wait)
+
+    def _run_async(self, event: AsyncEvent) -> None:
+        try:
+            _, outcome = self._invoke(event.payload, event.request_id, "Event", event.attempt, event.copy)
+            if outcome.kind == "ok":
+                return
+            if event.attempt < self.faults.retries:
+                with self._cond:
+                    self.stats.retries += 1
+                    self._queue.append(
+                        AsyncEvent(
+                            event.payload,
+                            event.request_id,
+                            attempt=event.attempt + 1,
+                            copy=event.copy,
+                            not_before=time.monotonic() + self.retry_delay_ms / 1000,
+                        )
+                    )
+                return
+            record = {
+                "requestContext": {
+                    "requestId": event.request_id,
+                    "functionArn": f"{self.arn}:$LATEST",
+                    "condition": "RetriesExhausted",
+                    "approximateInvokeCount": event.attempt + 1,
+                },
+                "requestPayload": event.payload,
+                "responsePayload": outcome.error,
+            }
+            with self._cond:
+                self.stats.on_failure.append(record)
+            self._note(f"on-failure record for request {event.request_id}: {outcome.error}")
+        except Exception as exc:  # an emulator bug must not hang the run: record it and move on
+            with self._cond:
+                self.stats.on_failure.append({"requestPayload": event.payload, "emulatorError": repr(exc)})
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    def _invoke(
+        self, payload: Any, request_id: str, invocation_type: str, attempt: int, copy: int
+    ) -> tuple[Invocation, Outcome]:
+        assert self._pool is not None
+        hop = hop_of(payload)
+        if hop is not None and self.before_hop is not None:
+            self.before_hop(hop)
+        dice: InvocationFaults = self.plan.for_invocation(self.timeout_ms)
+        worker, recycled = self._pool.acquire(fresh=dice.recycle, warm_wait_s=self.warm_wait_ms / 1000)
+        worker.wait_ready()
+        with self._cond:
+            self.stats.invocations += 1
+            row = Invocation(
+                seq=len(self.timeline),
+                hop=hop,
+                request_id=request_id,
+                invocation_type=invocation_type,
+                attempt=attempt,
+                copy=copy,
+                worker=worker.number,
+                pid=worker.pid,
+                cold=worker.invocations == 0,
+                recycled=recycled,
+                start_ms=self.elapsed_ms(),
+            )
+            self.timeline.append(row)
+            self.stats.cold_starts += row.cold
+            self.stats.recycles += recycled
+        self._emit("start", row)
+        outcome = worker.invoke(payload, request_id, self.arn, self.timeout_ms, dice.kill_after_ms)
+        self._pool.release(worker)
+        with self._cond:
+            row.end_ms = self.elapsed_ms()
+            row.outcome = outcome.kind
+            row.error = outcome.error
+            self.stats.kills += outcome.kind == "killed"
+            self.stats.timeouts += outcome.kind == "timeout"
+            self.stats.crashes += outcome.kind == "crashed"
+            self.stats.errors += outcome.kind == "error"
+        self._note(
+            f"hop {hop} {invocation_type} attempt {attempt}{' (duplicate)' if copy else ''} on sandbox "
+            f"{worker.number}{' (cold)' if row.cold else ''}: {outcome.kind} in {outcome.duration_ms:.0f} ms"
+            + (
+                f" - {outcome.error.get('errorType')}: {outcome.error.get('errorMessage')}"
+                if outcome.error
+                else ""
+            )
+        )
+        self._emit("end", row)
+        return row, outcome
+
+    def _emit(self, what: str, row: Invocation) -> None:
+        if self.listener is not None:
+            try:
+                self.listener(what, row)
+            except Exception as exc:  # a display problem must never break the chain
+                self._note(f"listener failed: {exc!r}")
+
+    def summary(self) -> dict[str, Any]:
+        with self._cond:
+            return {**asdict(self.stats), "timeline": [asdict(r) for r in self.timeline]}

@@ -1,0 +1,432 @@
+"""`make simulate`: run the deployed handler's whole recursive chain on this machine.
+
+Starts moto's S3 server and the Lambda emulator on 127.0.0.1, uploads INPUT under the input prefix,
+sends the S3 ObjectCreated event and lets the chain run under the real deadline (TIMEOUT_MS), with
+the faults asked for, until nothing is queued or running. Then it writes OUTPUT (the committed
+output, or an empty file when the run failed) and SUMMARY (JSON), prints what happened, and exits 0
+exactly when the run succeeded. Everything it started is stopped by PID on the way out, including
+on errors, Ctrl-C and SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import datetime as dt
+import json
+import re
+import signal
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import quote_plus
+
+from . import project
+from .emulator import Emulator
+from .faults import Faults, FaultSpecError
+from .s3_server import MotoServer
+from .timeline import Progress, checkpoints, hop_timeline, render_summary, render_timeline
+
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+
+@dataclass
+class Options:
+    input: Path
+    timeout_ms: int = 900_000
+    faults: Faults = field(default_factory=Faults)
+    seed: int | None = None
+    output: Path | None = None
+    summary: Path | None = None
+    log: Path | None = None  # None: the handler's logs go to the terminal (VERBOSE=1)
+    key: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    max_wall_s: float = 1800.0
+    concurrency: int = 4
+    progress: bool = True
+    project_dir: Path = field(default_factory=Path.cwd)
+
+
+# Stoppers for what a run has started: run()'s finally calls them, and atexit does too in case the
+# interpreter is leaving some other way. Each is idempotent.
+_LIVE: list[Any] = []
+
+
+@atexit.register
+def _stop_live() -> None:
+    while _LIVE:
+        _LIVE.pop()()
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived: stop everything and report a failed run."""
+
+
+def input_key(path: Path, explicit: str | None) -> str:
+    """Where INPUT lands: under the input prefix, ending with the input suffix, so the trigger matches."""
+    key = explicit or f"{project.INPUT_PREFIX}{path.name}"
+    if not key.startswith(project.INPUT_PREFIX):
+        key = project.INPUT_PREFIX + key
+    if not key.endswith(project.INPUT_SUFFIX):
+        key += project.INPUT_SUFFIX
+    return key
+
+
+def s3_event(bucket: str, key: str, etag: str, size: int, region: str) -> dict[str, Any]:
+    """The ObjectCreated:Put notification S3 would send (the key URL-encoded, as S3 does)."""
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": region,
+                "eventTime": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": "AWS:SIMULATE"},
+                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper(), "x-amz-id-2": "sim"},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "simulate",
+                    "bucket": {
+                        "name": bucket,
+                        "ownerIdentity": {"principalId": "SIMULATE"},
+                        "arn": f"arn:aws:s3:::{bucket}",
+                    },
+                    "object": {
+                        "key": quote_plus(key, safe="/"),
+                        "size": size,
+                        "eTag": etag.strip('"'),
+                        "sequencer": f"{time.time_ns():016X}",
+                    },
+                },
+            }
+        ]
+    }
+
+
+def changed_copy(data: bytes) -> bytes:
+    """Different bytes, same size (so only the ETag can tell): flip one letter or digit near the middle."""
+    if not data:
+        return b"x"
+    out = bytearray(data)
+    mid = len(out) // 2
+    for i in [*range(mid, len(out)), *range(mid)]:
+        c = out[i]
+        if 0x30 <= c <= 0x39 or 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A:
+            out[i] = c ^ 0x01 if not 0x39 <= c ^ 0x01 <= 0x40 else c
+            if out[i] != c:
+                return bytes(out)
+    out[mid] ^= 0x01
+    return bytes(out)
+
+
+def _get_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        doc: dict[str, Any] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+    return doc
+
+
+def _runs(s3: Any, bucket: str) -> list[str]:
+    prefix = f"{project.STATE_PREFIX}runs/"
+    seen: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        seen += [p["Prefix"][len(prefix) : -1] for p in page.get("CommonPrefixes", [])]
+    return seen
+
+
+def cache_hits_from_log(path: Path | None, since: int) -> int | None:
+    """Sum the handler's CacheHits EMF metric from the worker log (None when logs went to the terminal)."""
+    if path is None or not path.exists():
+        return None
+    total = 0
+    with path.open("rb") as fh:
+        fh.seek(since)
+        for line in fh:
+            if b'"CacheHits"' not in line or not line.startswith(b"{"):
+                continue
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue
+            value = doc.get("CacheHits")
+            if isinstance(value, int | float):
+                total += int(value)
+            elif isinstance(value, list):
+                total += int(sum(value))
+    return total
+
+
+def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
+    """Run one simulation and return its SUMMARY; writes OUTPUT/SUMMARY when asked.
+
+    `server` lets tests share one moto server; each run gets its own bucket either way.
+    """
+    data = opts.input.read_bytes()
+    log: IO[bytes] | None = None
+    log_start = 0
+    if opts.log is not None:
+        opts.log.parent.mkdir(parents=True, exist_ok=True)
+        log = opts.log.open("ab")
+        log_start = log.tell()
+    own_server = server is None
+    srv = server or MotoServer()
+    if own_server:
+        _LIVE.append(srv.stop)
+    emulator: Emulator | None = None
+    progress: Progress | None = None
+    started = time.monotonic()
+    summary: dict[str, Any] = {"status": "failed", "error": "did not start"}
+    try:
+        if own_server:
+            srv.start()
+        s3 = srv.client(region=project.REGION)
+        bucket = f"simulate-{uuid.uuid4().hex[:12]}"
+        if project.REGION == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": project.REGION})
+        key = input_key(opts.input, opts.key)
+        etag = s3.put_object(Bucket=bucket, Key=key, Body=data)["ETag"]
+        overwritten: list[int] = []
+
+        def before_hop(hop: int) -> None:
+            if opts.faults.overwrite == hop and not overwritten:
+                overwritten.append(hop)
+                s3.put_object(Bucket=bucket, Key=key, Body=changed_copy(data))
+                if emulator is not None:
+                    emulator.stats.overwrites += 1
+                    emulator._note(f"overwrote s3://{bucket}/{key} before hop {hop} (no S3 event sent)")
+
+        emulator = Emulator(
+            handler=project.HANDLER,
+            function_name=project.FUNCTION_NAME,
+            function_env={**project.function_env(), **opts.env},
+            s3_endpoint=srv.endpoint,
+            timeout_ms=opts.timeout_ms,
+            faults=opts.faults,
+            seed=opts.seed,
+            region=project.REGION,
+            memory_mb=project.MEMORY_MB,
+            concurrency=opts.concurrency,
+            cwd=str(opts.project_dir),
+            pythonpath=[str(opts.project_dir / "src"), str(opts.project_dir)],
+            log=log,
+            before_hop=before_hop,
+        )
+        _LIVE.append(emulator.close)
+        emulator.start()
+        em = emulator
+        emulator._note(f"moto_server pid {srv.pid} port {srv.port}; lambda api port {emulator.lambda_port}")
+        if opts.progress:
+            progress = Progress(lambda: _poll(s3, bucket, em, len(data))).start()
+        emulator.submit_async(s3_event(bucket, key, etag, len(data), project.REGION))
+        finished = emulator.run(opts.max_wall_s)
+        if progress:
+            progress.stop()
+            progress = None
+        summary = _collect(s3, bucket, emulator, len(data), finished, opts)
+        summary["cache_hits"] = summary.get("cache_hits") or cache_hits_from_log(opts.log, log_start)
+        summary["wall_ms"] = round((time.monotonic() - started) * 1000)
+        if opts.output is not None:
+            _write_output(s3, bucket, summary, opts.output)
+    except (KeyboardInterrupt, Interrupted):
+        summary = {
+            **summary,
+            "status": "failed",
+            "error": "interrupted (Ctrl-C or SIGTERM)",
+            "interrupted": True,
+        }
+        summary.setdefault("wall_ms", round((time.monotonic() - started) * 1000))
+        if opts.output is not None:
+            opts.output.write_bytes(b"")
+    finally:
+        if progress:
+            progress.stop()
+        if emulator is not None:
+            emulator.close()
+            _LIVE.remove(emulator.close)
+        if own_server:
+            srv.stop()
+            _LIVE.remove(srv.stop)
+        if log is not None:
+            log.close()
+    if opts.summary is not None:
+        opts.summary.write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return summary
+
+
+def _poll(s3: Any, bucket: str, emulator: Emulator, size: int) -> tuple[int, int, dict[str, int]]:
+    st = emulator.stats
+    hops = [r.hop for r in emulator.timeline if r.hop is not None]
+    counters = {
+        "hop": max(hops, default=0),
+        "kills": st.kills,
+        "retries": st.retries,
+        "duplicates": st.duplicates,
+    }
+    offset = 0
+    for run_id in _runs(s3, bucket)[-1:]:
+        cps = s3.list_objects_v2(Bucket=bucket, Prefix=f"{project.STATE_PREFIX}runs/{run_id}/checkpoints/")
+        keys = sorted(o["Key"] for o in cps.get("Contents", []))
+        if keys:
+            offset = int(json.loads(s3.get_object(Bucket=bucket, Key=keys[-1])["Body"].read())["offset"])
+    return offset, size, counters
+
+
+def _collect(
+    s3: Any, bucket: str, emulator: Emulator, size: int, finished: bool, opts: Options
+) -> dict[str, Any]:
+    """Decide how the run ended from what it committed (manifest or outcome), not from the emulator."""
+    em = emulator.summary()
+    rows = em.pop("timeline")
+    runs = _runs(s3, bucket)
+    manifest = outcome = None
+    run_id = runs[-1] if runs else None
+    for rid in runs:
+        m = _get_json(s3, bucket, f"{project.OUTPUT_PREFIX}{rid}/manifest.json")
+        o = _get_json(s3, bucket, f"{project.STATE_PREFIX}runs/{rid}/outcome.json")
+        if m is not None and m.get("status") == "succeeded":
+            manifest, run_id = m, rid
+        elif o is not None and o.get("status") != "abandoned" and manifest is None:
+            outcome, run_id = o, rid
+    cps = checkpoints(s3, bucket, project.STATE_PREFIX, run_id) if run_id else {}
+    latest = cps[max(cps)] if cps else {}
+    summary: dict[str, Any] = {
+        "status": "succeeded" if manifest is not None and finished else "failed",
+        "run_id": run_id,
+        "runs": runs,
+        "hops": manifest["hops"] if manifest else len({r["hop"] for r in rows if r["hop"] is not None}),
+        "records": (manifest or latest).get("records"),
+        "bad_records": (manifest or latest).get("bad_records"),
+        "output_items": (manifest or latest).get("output_items"),
+        "bytes_fetched": (manifest or latest).get("bytes_fetched"),
+        "object_size": size,
+        "result": manifest.get("result") if manifest else None,
+        "cache_hits": manifest.get("cache_hits") if manifest else None,
+        "timeout_ms": opts.timeout_ms,
+        "faults": opts.faults.describe(),
+        "seed": opts.seed,
+        **em,
+        "timeline": hop_timeline(rows, cps),
+        "invocation_log": rows,
+    }
+    if summary["status"] != "succeeded":
+        summary["error"] = _failure(manifest, outcome, em, finished, opts)
+    return summary
+
+
+def _failure(
+    manifest: dict[str, Any] | None,
+    outcome: dict[str, Any] | None,
+    em: dict[str, Any],
+    finished: bool,
+    opts: Options,
+) -> str:
+    if not finished:
+        return f"the chain was still running after {opts.max_wall_s:.0f} s (safety timeout)"
+    if outcome is not None:
+        return f"{outcome.get('error_type', 'Error')}: {outcome.get('error')}"
+    if em["on_failure"]:
+        err = em["on_failure"][-1].get("responsePayload") or {}
+        return f"retries exhausted: {err.get('errorType')}: {err.get('errorMessage')}"
+    return "the chain stopped without a manifest or an outcome (see the log)"
+
+
+def _write_output(s3: Any, bucket: str, summary: dict[str, Any], path: Path) -> None:
+    """The committed output = the manifest's parts in order; nothing at all for a failed run."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        if summary["status"] != "succeeded":
+            return
+        manifest = _get_json(s3, bucket, f"{project.OUTPUT_PREFIX}{summary['run_id']}/manifest.json") or {}
+        for part in manifest.get("parts", []):
+            out.write(s3.get_object(Bucket=bucket, Key=part["key"])["Body"].read())
+
+
+def _parse_env(items: list[str]) -> dict[str, str]:
+    env = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise SystemExit(f"ERROR: --env {item!r} must look like NAME=value")
+        env[name] = value
+    return env
+
+
+def parse_args(argv: list[str] | None) -> Options:
+    p = argparse.ArgumentParser(prog="python -m devtools.simulate", description=__doc__.splitlines()[0])
+    p.add_argument("--input", required=True, type=Path, help="the file to upload and process")
+    p.add_argument("--timeout-ms", type=int, default=900_000, help="the function timeout (>= 100 sensible)")
+    p.add_argument("--faults", default="", help="kill:P,duplicate:P,recycle:P,overwrite:H,retries:N")
+    p.add_argument("--seed", type=int, default=None, help="makes the faults repeatable")
+    p.add_argument("--output", type=Path, default=None, help="where to write the committed output")
+    p.add_argument("--summary", type=Path, default=None, help="where to write the JSON summary")
+    p.add_argument("--log", type=Path, default=Path(".simulate/simulate.log"), help="handler + emulator log")
+    p.add_argument("--verbose", action="store_true", help="handler logs to the terminal instead of --log")
+    p.add_argument("--key", default=None, help="S3 key for INPUT (default: input prefix + file name)")
+    p.add_argument("--env", action="append", default=[], help="extra function env NAME=value (repeatable)")
+    p.add_argument("--max-wall-s", type=float, default=1800.0, help="safety timeout for the whole run")
+    p.add_argument("--concurrency", type=int, default=4, help="sandboxes that may run at once")
+    p.add_argument("--no-progress", action="store_true")
+    a = p.parse_args(argv)
+    if not a.input.is_file():
+        raise SystemExit(f"ERROR: INPUT={a.input} is not a file")
+    if a.timeout_ms < 1:
+        raise SystemExit("ERROR: TIMEOUT_MS must be a positive number of milliseconds")
+    try:
+        faults = Faults.parse(a.faults, default_retries=project.ASYNC_RETRIES)
+    except FaultSpecError as exc:
+        raise SystemExit(f"ERROR: {exc}") from None
+    return Options(
+        input=a.input,
+        timeout_ms=a.timeout_ms,
+        faults=faults,
+        seed=a.seed,
+        output=a.output,
+        summary=a.summary,
+        log=None if a.verbose else a.log,
+        key=a.key,
+        env=_parse_env(a.env),
+        max_wall_s=a.max_wall_s,
+        concurrency=a.concurrency,
+        progress=not a.no_progress,
+    )
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        opts = parse_args(argv)
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+            return EXIT_USAGE
+        return int(exc.code or 0)
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    summary = run(opts)
+    print(render_summary(summary))
+    if summary.get("timeline"):
+        print(render_timeline(summary["timeline"]))
+    where = [
+        f"output {opts.output}" if opts.output else "",
+        f"summary {opts.summary}" if opts.summary else "",
+    ]
+    where.append(f"logs {opts.log}" if opts.log else "logs: terminal")
+    print("  " + "   ".join(w for w in where if w))
+    if summary.get("interrupted"):
+        return EXIT_INTERRUPTED
+    return 0 if summary["status"] == "succeeded" else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
