@@ -1,0 +1,1 @@
+"""Offline tests of template.yaml: lint, SAM translation, deployment into moto, sam build."""

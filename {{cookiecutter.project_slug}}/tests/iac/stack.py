@@ -1,0 +1,192 @@
+"""Fixtures for the offline IaC tests: template.yaml parsed, translated to CloudFormation by the SAM
+translator (no AWS call), and deployed into moto's CloudFormation in-process.
+
+moto 5.2 has no CloudFormation model for three resource types the stack uses; `deployed` strips
+exactly those from its copy (MOTO_UNSUPPORTED) and the tests assert them on the translated JSON.
+It also ignores some properties of the types it does create (Lambda: Architectures,
+EphemeralStorage, LoggingConfig, RecursiveLoop; S3: everything but BucketEncryption and Tags,
+so the public access block, lifecycle, versioning and notification); those too are asserted on
+the translated JSON, the rest on what moto made.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import shutil
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+TEMPLATE = PROJECT / "template.yaml"
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+STACK = "iac-test"
+ARTIFACT_BUCKET = "sam-artifacts-iac-test"
+ARTIFACT_KEY = "processor.zip"
+
+# Resource types moto 5.2.5's CloudFormation cannot create (it would skip them with a warning).
+MOTO_UNSUPPORTED = frozenset(
+    {"AWS::S3::BucketPolicy", "AWS::CloudWatch::Alarm", "AWS::Lambda::EventInvokeConfig"}
+)
+
+
+class _NoAwsManagedPolicies:
+    """The translator asks for AWS managed policy ARNs only when a function names one; ours
+    uses its own role, so an empty map keeps translation offline."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def load_sam_template() -> dict[str, Any]:
+    from samtranslator.yaml_helper import yaml_parse
+
+    parsed: dict[str, Any] = yaml_parse(TEMPLATE.read_text())
+    return parsed
+
+
+def translate(
+    sam: dict[str, Any], code_uri: str = f"s3://{ARTIFACT_BUCKET}/{ARTIFACT_KEY}"
+) -> dict[str, Any]:
+    """SAM -> CloudFormation, as `sam deploy` has it done, with CodeUri as `sam package` leaves it."""
+    from samtranslator.translator.transform import transform
+
+    sam = copy.deepcopy(sam)
+    for resource in sam["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = code_uri
+    # The translator reads the region from a boto3 session; it makes no call.
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    out: dict[str, Any] = transform(
+        sam, {"AWS::Region": REGION, "AWS::Partition": "aws"}, _NoAwsManagedPolicies()
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def sam_template() -> dict[str, Any]:
+    return load_sam_template()
+
+
+@pytest.fixture(scope="session")
+def translated(sam_template: dict[str, Any]) -> dict[str, Any]:
+    return translate(sam_template)
+
+
+def resources_of(template: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == rtype}
+
+
+def one_resource(template: dict[str, Any], rtype: str) -> tuple[str, dict[str, Any]]:
+    found = resources_of(template, rtype)
+    assert len(found) == 1, f"expected one {rtype}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def _code_zip() -> bytes:
+    """The deployed package, zipped as sam build would (moto stores it; it never runs it)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path in sorted((PROJECT / "src").rglob("*.py")):
+            zf.write(path, path.relative_to(PROJECT / "src").as_posix())
+    return buf.getvalue()
+
+
+def moto_copy(translated: dict[str, Any]) -> dict[str, Any]:
+    """The translated template without the resource types moto cannot create."""
+    tpl = copy.deepcopy(translated)
+    stripped = {n for n, r in tpl["Resources"].items() if r["Type"] in MOTO_UNSUPPORTED}
+    for name in stripped:
+        del tpl["Resources"][name]
+    text = json.dumps(tpl)
+    for name in stripped:
+        assert f'"{name}"' not in text, f"{name} is stripped for moto but still referenced"
+    return tpl
+
+
+@dataclass
+class Deployed:
+    template: dict[str, Any]  # what was sent to moto's CloudFormation
+    stack: dict[str, Any]
+    outputs: dict[str, str]
+    resources: dict[str, dict[str, Any]]  # logical id -> stack resource summary
+    session: Any  # boto3 session bound to the moto backend
+
+    def client(self, name: str) -> Any:
+        return self.session.client(name, region_name=REGION)
+
+    def physical_id(self, logical_id: str) -> str:
+        return str(self.resources[logical_id]["PhysicalResourceId"])
+
+
+ALARM_EMAIL = "alarms@example.com"
+
+
+@pytest.fixture(scope="session")
+def deployed(translated: dict[str, Any]) -> Iterator[Deployed]:
+    import boto3
+    from moto import mock_aws
+
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "MOTO_ACCOUNT_ID": ACCOUNT,
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with mock_aws():
+            session = boto3.session.Session(region_name=REGION)
+            s3 = session.client("s3")
+            s3.create_bucket(Bucket=ARTIFACT_BUCKET)
+            s3.put_object(Bucket=ARTIFACT_BUCKET, Key=ARTIFACT_KEY, Body=_code_zip())
+            template = moto_copy(translated)
+            params = []
+            if "AlarmEmail" in template.get("Parameters", {}):
+                params.append({"ParameterKey": "AlarmEmail", "ParameterValue": ALARM_EMAIL})
+            if "ExistingBucketName" in template.get("Parameters", {}):
+                # The stack uses a bucket it does not own: make one for it, as the user would have.
+                name = template["Parameters"]["ExistingBucketName"].get("Default") or "existing-data-bucket"
+                s3.create_bucket(Bucket=name)
+                params.append({"ParameterKey": "ExistingBucketName", "ParameterValue": name})
+            cfn = session.client("cloudformation")
+            cfn.create_stack(
+                StackName=STACK,
+                TemplateBody=json.dumps(template),
+                Parameters=params,
+                Capabilities=["CAPABILITY_IAM"],
+            )
+            stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
+            summaries = cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+            yield Deployed(
+                template=template,
+                stack=stack,
+                outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
+                resources={s["LogicalResourceId"]: s for s in summaries},
+                session=session,
+            )
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def find_sam() -> str | None:
+    """The SAM CLI of the project (.venv-sam, made by `make sam-venv`/`make deploy`) or on PATH."""
+    local = PROJECT / ".venv-sam" / "bin" / "sam"
+    if local.exists():
+        return str(local)
+    return shutil.which("sam")

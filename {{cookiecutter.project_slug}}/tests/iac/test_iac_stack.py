@@ -1,0 +1,477 @@
+"""The stack as deployed into moto's CloudFormation, and the parts moto cannot create, as translated.
+
+Each IaC rule of the design is one test here: the function's settings, least-privilege IAM (no
+wildcard action, invoke only itself, S3 only on the right prefixes), a trigger that cannot match
+what the function writes, bounded retries with an on-failure queue, alarms, and the bucket's guards.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from typing import Any
+
+import pytest
+
+from .stack import (
+    ACCOUNT,
+    ALARM_EMAIL,
+    MOTO_UNSUPPORTED,
+    PROJECT,
+    REGION,
+    STACK,
+    Deployed,
+    one_resource,
+    resources_of,
+)
+
+PKG = "{{ cookiecutter.__package_name }}"
+FUNCTION_NAME = f"{STACK}-processor"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION_NAME}"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _function(translated: dict[str, Any]) -> dict[str, Any]:
+    return one_resource(translated, "AWS::Lambda::Function")[1]["Properties"]
+
+
+def _env(translated: dict[str, Any]) -> dict[str, str]:
+    env: dict[str, str] = _function(translated)["Environment"]["Variables"]
+    return env
+
+
+def _bucket(deployed: Deployed) -> str:
+    return deployed.outputs["BucketName"]
+
+
+def _role_statements(deployed: Deployed) -> list[dict[str, Any]]:
+    """Every statement the function's role holds, as moto stored it (intrinsics resolved)."""
+    iam = deployed.client("iam")
+    role_arn = deployed.client("lambda").get_function(FunctionName=FUNCTION_NAME)["Configuration"]["Role"]
+    role = role_arn.rsplit("/", 1)[1]
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    statements: list[dict[str, Any]] = []
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        doc = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        if isinstance(doc, str):
+            # moto keeps an inline policy made by CloudFormation as the repr of a dict
+            doc = json.loads(doc) if doc.lstrip().startswith('{"') else ast.literal_eval(doc)
+        statements.extend(doc["Statement"])
+    assert statements
+    return statements
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _glob(pattern: str, value: str, case: bool = True) -> bool:
+    rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(rx, value, 0 if case else re.IGNORECASE) is not None
+
+
+def _conditions_hold(condition: dict[str, Any], context: dict[str, str]) -> bool:
+    for operator, tests in condition.items():
+        for key, wanted in tests.items():
+            if key not in context:
+                return False
+            got = context[key]
+            if operator == "StringLike":
+                ok = any(_glob(w, got) for w in _as_list(wanted))
+            elif operator == "StringEquals":
+                ok = got in _as_list(wanted)
+            elif operator == "Bool":
+                ok = got.lower() == str(_as_list(wanted)[0]).lower()
+            else:
+                raise AssertionError(f"condition operator {operator} not understood by this test")
+            if not ok:
+                return False
+    return True
+
+
+def allowed(statements: list[dict[str, Any]], action: str, resource: str, **context: str) -> bool:
+    """IAM evaluation for one request against identity statements (explicit Deny wins)."""
+    verdicts = set()
+    for st in statements:
+        if "NotAction" in st or "NotResource" in st:
+            raise AssertionError(f"NotAction/NotResource in {st}: broaden this evaluator first")
+        if not any(_glob(a, action, case=False) for a in _as_list(st["Action"])):
+            continue
+        if not any(_glob(r, resource) for r in _as_list(st["Resource"])):
+            continue
+        if not _conditions_hold(st.get("Condition", {}), context):
+            continue
+        verdicts.add(st["Effect"])
+    return "Allow" in verdicts and "Deny" not in verdicts
+
+
+def _written_keys(env: dict[str, str]) -> list[str]:
+    """Every kind of key the function writes, as the deployed code names them."""
+    layout_mod = pytest.importorskip(f"{PKG}.layout")
+    layout = layout_mod.RunLayout(
+        state_prefix=env["STATE_PREFIX"],
+        output_prefix=env["OUTPUT_PREFIX"],
+        run_id="0123456789abcdef01234567",
+    )
+    keys = [
+        layout.checkpoint(0),
+        layout.checkpoint(999_999),
+        layout.launched(7),
+        layout.outcome(),
+        layout.quarantine(3, "a1b2c3"),
+        layout.manifest(),
+    ]
+    keys += [layout.part(12, "a1b2c3", 4, ext) for ext in (".jsonl", ".bin", ".json")]
+    return keys
+
+
+# ---------------------------------------------------------------- the stack
+
+
+def test_stack_reaches_create_complete(deployed: Deployed, translated: dict[str, Any]) -> None:
+    from moto.cloudformation.parsing import get_model_map
+
+    assert deployed.stack["StackStatus"] == "CREATE_COMPLETE"
+    expected = {n for n, r in translated["Resources"].items() if r["Type"] not in MOTO_UNSUPPORTED}
+    made = {n for n, s in deployed.resources.items() if s["ResourceStatus"] == "CREATE_COMPLETE"}
+    assert expected <= made, f"not created in moto: {sorted(expected - made)}"
+    # Only what moto truly cannot create is stripped (when moto learns a type, stop stripping it).
+    assert not MOTO_UNSUPPORTED & set(get_model_map())
+
+
+def test_outputs_name_what_was_made(deployed: Deployed, translated: dict[str, Any]) -> None:
+    out = deployed.outputs
+    lam = deployed.client("lambda").get_function(FunctionName=out["FunctionName"])["Configuration"]
+    assert out["FunctionName"] == FUNCTION_NAME
+    assert out["FunctionArn"] == lam["FunctionArn"] == FUNCTION_ARN
+    sqs = deployed.client("sqs")
+    attrs = sqs.get_queue_attributes(QueueUrl=out["OnFailureQueueUrl"], AttributeNames=["QueueArn"])
+    assert attrs["Attributes"]["QueueArn"] == out["OnFailureQueueArn"]
+    deployed.client("s3").head_bucket(Bucket=_bucket(deployed))
+    env = _env(translated)
+    assert out["UploadPrefix"] == f"s3://{_bucket(deployed)}/{env['INPUT_PREFIX']}"
+    assert out["OutputPrefix"] == env["OUTPUT_PREFIX"]
+    assert out["StatePrefix"] == env["STATE_PREFIX"]
+    assert out.get("InputSuffix", "") == env["INPUT_SUFFIX"]
+
+
+# ---------------------------------------------------------------- the function
+
+
+def test_function_settings_as_deployed(deployed: Deployed, translated: dict[str, Any]) -> None:
+    fn = _function(translated)
+    got = deployed.client("lambda").get_function(FunctionName=FUNCTION_NAME)
+    conf = got["Configuration"]
+    assert re.fullmatch(r"python3\.(11|12|13)", conf["Runtime"])
+    assert conf["Runtime"] == fn["Runtime"]
+    assert conf["Handler"] == f"{PKG}.handler.lambda_handler" == fn["Handler"]
+    assert 128 <= conf["MemorySize"] == fn["MemorySize"] <= 10240
+    assert 1 <= conf["Timeout"] == fn["Timeout"] <= 900
+    assert conf["Environment"]["Variables"] == _env(translated)
+    reserved = fn.get("ReservedConcurrentExecutions")
+    if reserved is None:
+        assert "Concurrency" not in got or not got["Concurrency"].get("ReservedConcurrentExecutions")
+    else:
+        assert reserved > 0
+        assert got["Concurrency"]["ReservedConcurrentExecutions"] == reserved
+
+
+def test_handler_module_exists() -> None:
+    handler = PROJECT / "src" / PKG / "handler.py"
+    assert handler.is_file(), f"template.yaml's Handler points at {handler}, which is missing"
+    assert re.search(r"^def lambda_handler\(", handler.read_text(), re.MULTILINE)
+
+
+def test_function_properties_moto_ignores(translated: dict[str, Any]) -> None:
+    # moto's CloudFormation drops these four properties, so they are checked as translated.
+    fn = _function(translated)
+    assert fn["RecursiveLoop"] == "Allow", "Lambda would stop the chain after ~16 hops"
+    assert fn["LoggingConfig"]["LogFormat"] == "JSON"
+    assert fn["Architectures"] in (["arm64"], ["x86_64"])
+    assert 512 <= fn["EphemeralStorage"]["Size"] <= 10240
+    assert fn["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-processor"}
+
+
+def test_environment_is_what_the_code_accepts(translated: dict[str, Any]) -> None:
+    fn = _function(translated)
+    env = _env(translated)
+    config = pytest.importorskip(f"{PKG}.config")
+    cfg = config.Config.from_env(env)  # raises on a bad value or a filter that matches its writes
+    assert cfg.input_prefix == env["INPUT_PREFIX"] and cfg.input_suffix == env["INPUT_SUFFIX"]
+    assert int(env["EPHEMERAL_STORAGE_MB"]) == fn["EphemeralStorage"]["Size"]
+    assert int(env["CACHE_MEMORY_MB"]) == fn["MemorySize"] // 4
+    assert int(env["MAX_HOPS"]) >= 1
+    assert int(env["MAX_RUN_SECONDS"]) >= 3600 and int(env["MAX_RUN_SECONDS"]) % 3600 == 0
+    assert env["ON_OBJECT_CHANGE"] in ("fail", "restart")
+    assert env["POWERTOOLS_SERVICE_NAME"] and env["POWERTOOLS_METRICS_NAMESPACE"]
+    assert "SELF_FUNCTION_ARN" not in env, "the chain must invoke the version it runs as"
+
+
+# ---------------------------------------------------------------- IAM
+
+
+def test_no_wildcard_actions_anywhere(translated: dict[str, Any], deployed: Deployed) -> None:
+    docs: list[dict[str, Any]] = []
+    for res in translated["Resources"].values():
+        props = res.get("Properties", {})
+        if res["Type"] == "AWS::IAM::Role":
+            assert not props.get("ManagedPolicyArns"), "managed policies grant more than the function needs"
+            docs += [p["PolicyDocument"] for p in props.get("Policies", [])]
+        if res["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            docs.append(props["PolicyDocument"])
+    assert docs
+    for doc in docs:
+        for st in doc["Statement"]:
+            for action in _as_list(st["Action"]):
+                assert "*" not in action and "?" not in action, f"wildcard action {action} in {st}"
+    for st in _role_statements(deployed):
+        assert st["Effect"] == "Allow"
+        for resource in _as_list(st["Resource"]):
+            assert resource != "*", f"statement on every resource: {st}"
+
+
+def test_function_may_invoke_only_itself(deployed: Deployed) -> None:
+    st = _role_statements(deployed)
+    assert allowed(st, "lambda:InvokeFunction", FUNCTION_ARN)
+    assert allowed(st, "lambda:InvokeFunction", f"{FUNCTION_ARN}:$LATEST")
+    assert allowed(st, "lambda:InvokeFunction", f"{FUNCTION_ARN}:live")
+    other = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
+    for name in ("another-function", f"{FUNCTION_NAME}-x", f"{STACK}-processo", f"x{FUNCTION_NAME}"):
+        assert not allowed(st, "lambda:InvokeFunction", other + name), name
+    assert not allowed(
+        st, "lambda:InvokeFunction", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:{FUNCTION_NAME}"
+    )
+    invoke = [s for s in st if "lambda:InvokeFunction" in _as_list(s["Action"])]
+    assert len(invoke) == 1 and _as_list(invoke[0]["Action"]) == ["lambda:InvokeFunction"]
+    for action in ("lambda:UpdateFunctionCode", "lambda:InvokeAsync", "lambda:CreateFunction"):
+        assert not allowed(st, action, FUNCTION_ARN)
+
+
+def test_s3_access_is_limited_to_its_prefixes(deployed: Deployed, translated: dict[str, Any]) -> None:
+    st = _role_statements(deployed)
+    env = _env(translated)
+    obj = f"arn:aws:s3:::{_bucket(deployed)}/"
+    inp, out, state = env["INPUT_PREFIX"], env["OUTPUT_PREFIX"], env["STATE_PREFIX"]
+    # reads the input, never writes it
+    assert allowed(st, "s3:GetObject", obj + inp + "data" + env["INPUT_SUFFIX"])
+    assert allowed(st, "s3:GetObjectVersion", obj + inp + "data" + env["INPUT_SUFFIX"])
+    assert not allowed(st, "s3:PutObject", obj + inp + "data" + env["INPUT_SUFFIX"])
+    # reads and writes output and state
+    for prefix in (out, state):
+        assert allowed(st, "s3:GetObject", obj + prefix + "runs/x/checkpoints/000001.json")
+        assert allowed(st, "s3:PutObject", obj + prefix + "runs/x/checkpoints/000001.json")
+    # nothing elsewhere in the bucket, nothing in another bucket, never deletes
+    for key in ("other/file.csv", "secrets.json", "x" + inp + "a", "x" + out + "a"):
+        if not any(key.startswith(p) for p in (inp, out, state)):
+            for action in ("s3:GetObject", "s3:PutObject"):
+                assert not allowed(st, action, obj + key), (action, key)
+    assert not allowed(st, "s3:GetObject", f"arn:aws:s3:::another-bucket/{inp}a")
+    for prefix in (inp, out, state):
+        assert not allowed(st, "s3:DeleteObject", obj + prefix + "a")
+    assert not allowed(st, "s3:PutBucketPolicy", obj.rstrip("/"))
+    assert not allowed(st, "s3:PutObjectAcl", obj + out + "a")
+    # lists only under its own prefixes (which also makes S3 answer 404, not 403, for a missing key)
+    bucket_arn = obj.rstrip("/")
+    assert allowed(st, "s3:ListBucket", bucket_arn, **{"s3:prefix": state + "runs/abc/checkpoints/"})
+    assert not allowed(st, "s3:ListBucket", bucket_arn)
+    assert not allowed(st, "s3:ListBucket", bucket_arn, **{"s3:prefix": "other/"})
+
+
+def test_logs_only_to_its_log_group(deployed: Deployed) -> None:
+    st = _role_statements(deployed)
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{FUNCTION_NAME}"
+    assert allowed(st, "logs:PutLogEvents", f"{group}:log-stream:2024/01/01/[$LATEST]abc")
+    assert allowed(st, "logs:CreateLogStream", f"{group}:log-stream:x")
+    assert not allowed(
+        st, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/other:log-stream:x"
+    )
+    assert not allowed(st, "logs:CreateLogGroup", group)
+
+
+# ---------------------------------------------------------------- the trigger
+
+
+def _trigger_matcher(deployed: Deployed, translated: dict[str, Any]) -> Any:
+    """A function key -> bool, taken from whichever trigger the stack has (exactly one)."""
+    buckets = resources_of(translated, "AWS::S3::Bucket")
+    rules = resources_of(translated, "AWS::Events::Rule")
+    assert len(buckets) + len(rules) == 1, (
+        "expected one trigger: the bucket notification or an EventBridge rule"
+    )
+    if buckets:
+        bucket = next(iter(buckets.values()))["Properties"]
+        configs = bucket["NotificationConfiguration"]["LambdaConfigurations"]
+        assert len(configs) == 1
+        conf = configs[0]
+        assert conf["Event"] == "s3:ObjectCreated:*"
+        assert conf["Function"] == {"Fn::GetAtt": ["Processor", "Arn"]}
+        filt = {r["Name"].lower(): r["Value"] for r in conf["Filter"]["S3Key"]["Rules"]}
+        # S3 may be told to invoke the function (moto made the permission)
+        policy = json.loads(deployed.client("lambda").get_policy(FunctionName=FUNCTION_NAME)["Policy"])
+        principals = [s["Principal"] for s in policy["Statement"]]
+        assert {"Service": "s3.amazonaws.com"} in principals
+
+        def s3_match(key: str) -> bool:
+            return key.startswith(filt.get("prefix", "")) and key.endswith(filt.get("suffix", ""))
+
+        return s3_match
+    events = deployed.client("events")
+    name = deployed.physical_id(next(iter(rules)))
+    rule = events.describe_rule(Name=name)
+    targets = events.list_targets_by_rule(Rule=name)["Targets"]
+    assert [t["Arn"] for t in targets] == [FUNCTION_ARN]
+    bucket = _bucket(deployed)
+    # moto has no TestEventPattern API; its rule matcher (prefix, suffix, wildcard) stands in.
+    from moto.events.models import EventPattern, EventPatternParser
+
+    matcher = EventPattern(rule["EventPattern"], EventPatternParser(rule["EventPattern"]).parse())
+
+    def eb_match(key: str) -> bool:
+        event = {
+            "id": "1",
+            "account": ACCOUNT,
+            "source": "aws.s3",
+            "time": "2024-01-01T00:00:00Z",
+            "region": REGION,
+            "resources": [f"arn:aws:s3:::{bucket}"],
+            "detail-type": "Object Created",
+            "detail": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1}},
+        }
+        return bool(matcher.matches_event(event))
+
+    return eb_match
+
+
+def test_trigger_fires_for_input_and_never_for_what_the_function_writes(
+    deployed: Deployed, translated: dict[str, Any]
+) -> None:
+    env = _env(translated)
+    matches = _trigger_matcher(deployed, translated)
+    inp, suffix = env["INPUT_PREFIX"], env["INPUT_SUFFIX"]
+    assert matches(f"{inp}data{suffix}")
+    assert matches(f"{inp}deep/folder/data{suffix}")
+    assert not matches(f"elsewhere/data{suffix}")
+    if suffix:
+        assert not matches(f"{inp}data{suffix}.tmp")
+    for key in _written_keys(env):
+        assert key.startswith((env["OUTPUT_PREFIX"], env["STATE_PREFIX"]))
+        assert not matches(key), f"{key} would start a run: a loop through S3"
+    # the same check, for any key under the written prefixes, by the code's own rule
+    config = pytest.importorskip(f"{PKG}.config")
+    for prefix in (env["OUTPUT_PREFIX"], env["STATE_PREFIX"]):
+        assert not config.filter_matches_writes(inp, suffix, prefix)
+
+
+# ---------------------------------------------------------------- failures and alarms
+
+
+def test_async_retries_are_bounded_and_failures_reach_the_queue(
+    deployed: Deployed, translated: dict[str, Any]
+) -> None:
+    _, cfg = one_resource(translated, "AWS::Lambda::EventInvokeConfig")
+    props = cfg["Properties"]
+    assert props["FunctionName"] == {"Ref": "Processor"}
+    assert props["Qualifier"] == "$LATEST"
+    assert 0 <= props["MaximumRetryAttempts"] <= 2
+    assert 60 <= props["MaximumEventAgeInSeconds"] <= 21600
+    queue_name, _ = one_resource(translated, "AWS::SQS::Queue")
+    assert props["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_name, "Arn"]}}}
+    sqs = deployed.client("sqs")
+    attrs = sqs.get_queue_attributes(QueueUrl=deployed.outputs["OnFailureQueueUrl"], AttributeNames=["All"])[
+        "Attributes"
+    ]
+    assert attrs["MessageRetentionPeriod"] == str(14 * 24 * 3600)
+    assert attrs.get("SqsManagedSseEnabled") == "true" or attrs.get("KmsMasterKeyId")
+    st = _role_statements(deployed)
+    assert allowed(st, "sqs:SendMessage", attrs["QueueArn"])
+    assert not allowed(st, "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:another-queue")
+    assert not allowed(st, "sqs:ReceiveMessage", attrs["QueueArn"])
+
+
+def _alarms(translated: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        r["Properties"]["MetricName"]: r["Properties"]
+        for r in resources_of(translated, "AWS::CloudWatch::Alarm").values()
+    }
+
+
+def test_alarms(translated: dict[str, Any], deployed: Deployed) -> None:
+    alarms = _alarms(translated)
+    assert set(alarms) == {"ApproximateNumberOfMessagesVisible", "Errors", "DepthGuardTripped"}
+    queue_name, _ = one_resource(translated, "AWS::SQS::Queue")
+    env = _env(translated)
+    expected = {
+        "ApproximateNumberOfMessagesVisible": (
+            "AWS/SQS",
+            [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_name, "QueueName"]}}],
+        ),
+        "Errors": ("AWS/Lambda", [{"Name": "FunctionName", "Value": {"Ref": "Processor"}}]),
+        "DepthGuardTripped": (
+            env["POWERTOOLS_METRICS_NAMESPACE"],
+            [{"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}],
+        ),
+    }
+    topic_name, _ = one_resource(translated, "AWS::SNS::Topic")
+    for metric, (namespace, dimensions) in expected.items():
+        alarm = alarms[metric]
+        assert alarm["Namespace"] == namespace, metric
+        assert alarm["Dimensions"] == dimensions, metric
+        assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold", metric
+        assert alarm["TreatMissingData"] == "notBreaching", metric
+        assert alarm["AlarmActions"] == {
+            "Fn::If": ["HasAlarmEmail", [{"Ref": topic_name}], {"Ref": "AWS::NoValue"}]
+        }
+    # with AlarmEmail set (the fixture sets it) the topic exists and mails it
+    sns = deployed.client("sns")
+    topic_arn = deployed.physical_id(topic_name)
+    subs = sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
+    assert [(s["Protocol"], s["Endpoint"]) for s in subs] == [("email", ALARM_EMAIL)]
+
+
+# ---------------------------------------------------------------- the bucket
+
+
+def test_bucket_guards(translated: dict[str, Any], deployed: Deployed) -> None:
+    buckets = resources_of(translated, "AWS::S3::Bucket")
+    env = _env(translated)
+    if not buckets:
+        # An existing bucket: the stack must change nothing on it.
+        assert "ExistingBucketName" in translated["Parameters"]
+        assert not resources_of(translated, "AWS::S3::BucketPolicy")
+        return
+    ((name, bucket),) = buckets.items()
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    enc = deployed.client("s3").get_bucket_encryption(Bucket=_bucket(deployed))
+    rule = enc["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]
+    assert rule["SSEAlgorithm"] in ("AES256", "aws:kms")
+    lifecycle = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    state_rule = lifecycle["ExpireRunState"]
+    assert state_rule["Status"] == "Enabled" and state_rule["Prefix"] == env["STATE_PREFIX"]
+    assert state_rule["ExpirationInDays"] >= 1
+    assert (
+        lifecycle["AbortIncompleteMultipartUploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+        >= 1
+    )
+    assert "Prefix" not in lifecycle["AbortIncompleteMultipartUploads"]
+    assert props["VersioningConfiguration"] == {
+        "Fn::If": ["VersioningOn", {"Status": "Enabled"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert translated["Parameters"]["BucketVersioning"]["Default"] == "Disabled"
+    # TLS only
+    ((_, policy),) = resources_of(translated, "AWS::S3::BucketPolicy").items()
+    assert policy["Properties"]["Bucket"] == {"Ref": name}
+    deny = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert len(deny) == 1
+    assert deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny[0]["Principal"] == "*" and deny[0]["Action"] == "s3:*"
+    assert deny[0]["Resource"] == [{"Fn::GetAtt": [name, "Arn"]}, {"Fn::Sub": "${" + name + ".Arn}/*"}]
