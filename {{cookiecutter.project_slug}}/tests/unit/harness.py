@@ -1,0 +1,260 @@
+"""In-process harness for the unit tests: moto S3, a fake Lambda context and a fake Lambda client.
+
+The fake context's clock counts calls, not milliseconds: its first `calls` answers to
+get_remaining_time_in_millis() are "plenty of time", every later one is 0. So where a hop stops is
+decided by the test (and is repeatable), never by how fast this machine is.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+from unittest import mock
+from urllib.parse import quote_plus
+
+from moto import mock_aws
+from {{ cookiecutter.__package_name }}.config import Config
+from {{ cookiecutter.__package_name }}.etag_cache import EtagCache
+from {{ cookiecutter.__package_name }}.s3util import lambda_client, s3_client
+
+from {{ cookiecutter.__package_name }} import handler, runs
+
+BUCKET = "test-bucket"
+REGION = "us-east-1"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:processor"
+PLENTY_MS = 900_000
+
+_AWS_ENV = {
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_REQUEST_CHECKSUM_CALCULATION": "when_required",
+    "AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required",
+}
+# Anything that would send boto3 somewhere other than moto's in-process mock.
+_AWS_ENV_DROP = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_LAMBDA", "AWS_PROFILE")
+
+
+class FakeContext:
+    """A Lambda context whose time runs out after `calls` questions (None: never)."""
+
+    def __init__(self, calls: int | None = None, request_id: str = "req-0") -> None:
+        self.calls = calls
+        self.asked = 0
+        self.aws_request_id = request_id
+        self.invoked_function_arn = FUNCTION_ARN
+        self.function_name = "processor"
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.asked += 1
+        if self.calls is None or self.asked <= self.calls:
+            return PLENTY_MS
+        return 0
+
+
+class InjectedCrash(Exception):
+    """A simulated failure (the process died, the network broke) injected by a test."""
+
+
+@dataclass
+class FakeLambda:
+    """Captures async self-invocations instead of running them; can be told to fail."""
+
+    payloads: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    fail: Callable[[int], str | None] = lambda n: None  # call number -> None | "before" | "after"
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        how = self.fail(len(self.calls))
+        if how == "before":
+            raise InjectedCrash(f"invoke #{len(self.calls)} failed before it was delivered")
+        self.payloads.append(json.loads(kwargs["Payload"]))
+        if how == "after":
+            raise InjectedCrash(f"invoke #{len(self.calls)} was delivered but its response was lost")
+        return {"StatusCode": 202}
+
+
+def make_config(cache_dir: str, **changes: Any) -> Config:
+    """The configuration the unit tests start from (production defaults, a private cache dir)."""
+    base = Config(input_prefix="incoming/", input_suffix="", cache_dir=cache_dir)
+    return dataclasses.replace(base, **changes)
+
+
+@dataclass
+class Outcome:
+    """What a finished run committed, minus what legitimately differs between chains (timing, hops)."""
+
+    status: str
+    records: int
+    bad_records: int
+    output_items: int
+    result: Any
+    output: bytes
+    bad: list[dict[str, Any]]
+    hops: int
+
+
+class Harness:
+    def __init__(self, s3: Any, lam: FakeLambda, cfg: Config) -> None:
+        self.s3 = s3
+        self.lam = lam
+        self.cfg = cfg
+
+    def configure(self, **changes: Any) -> Config:
+        """Change the handler's configuration for the rest of the test (undone when `aws` exits)."""
+        self.cfg = dataclasses.replace(self.cfg, **changes)
+        handler.CONFIG = self.cfg
+        handler.CACHE = EtagCache(self.cfg.cache_memory_bytes, self.cfg.cache_disk_bytes, self.cfg.cache_dir)
+        return self.cfg
+
+    def put_input(self, body: bytes, key: str = "incoming/data file.in") -> dict[str, Any]:
+        """Upload `body` and return the S3 ObjectCreated event announcing it (key URL-encoded)."""
+        self.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+        head = self.s3.head_object(Bucket=BUCKET, Key=key)
+        return s3_event(BUCKET, key, head["ETag"], head["ContentLength"])
+
+    def invoke(
+        self, event: dict[str, Any], calls: int | None = None, request_id: str = "req"
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = handler.lambda_handler(event, FakeContext(calls, request_id))
+        return result
+
+    def drive(
+        self,
+        event: dict[str, Any],
+        budget: Callable[[], int | None] = lambda: None,
+        max_invocations: int = 10_000,
+        retries: int = 2,
+    ) -> str:
+        """Run a chain to its end: the S3 event, then every captured self-invocation in order.
+
+        A hop that makes no progress gets twice the call budget next time (as a real hop would
+        after a slow cold start), so any budget >= 1 ends. An invocation that raises is retried
+        (as Lambda retries async events) up to `retries` times. Returns the run id.
+        """
+        queue: list[dict[str, Any]] = [event]
+        run_id = ""
+        last_offset: int | None = None
+        factor = 1
+        n = 0
+        while queue:
+            ev = queue.pop(0)
+            for attempt in range(retries + 1):
+                n += 1
+                assert n <= max_invocations, "the chain did not end"
+                calls = budget()
+                before = len(self.lam.payloads)
+                try:
+                    res = self.invoke(ev, None if calls is None else calls * factor, f"req-{n}")
+                except InjectedCrash:
+                    if attempt == retries:
+                        raise
+                    continue
+                finally:
+                    queue.extend(self.lam.payloads[before:])
+                if "runs" in res:
+                    res = res["runs"][0]
+                run_id = res.get("run_id", run_id)
+                if res.get("status") == "continued":
+                    factor = factor * 2 if res["offset"] == last_offset else 1
+                    last_offset = res["offset"]
+                break
+        return run_id
+
+    def outcome(self, run_id: str) -> Outcome:
+        key = f"{self.cfg.output_prefix}{run_id}/manifest.json"
+        manifest = json.loads(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+        output = b"".join(runs.committed_output(self.s3, BUCKET, run_id, self.cfg))
+        bad: list[dict[str, Any]] = []
+        for part in manifest["quarantine"]:
+            body = self.s3.get_object(Bucket=BUCKET, Key=part["key"])["Body"].read()
+            bad.extend(json.loads(line) for line in body.splitlines())
+        return Outcome(
+            status=manifest["status"],
+            records=manifest["records"],
+            bad_records=manifest["bad_records"],
+            output_items=manifest["output_items"],
+            result=manifest["result"],
+            output=output,
+            bad=bad,
+            hops=manifest["hops"],
+        )
+
+    def keys(self, prefix: str = "") -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+        return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+
+
+def s3_event(bucket: str, key: str, etag: str, size: int) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": bucket},
+                    "object": {"key": quote_plus(key), "size": size, "eTag": etag.strip('"')},
+                },
+            }
+        ]
+    }
+
+
+@contextmanager
+def aws(cfg: Config) -> Iterator[Harness]:
+    """moto S3 with the test bucket; the handler wired to `cfg`, an empty cache and a fake Lambda."""
+    with mock.patch.dict(os.environ, _AWS_ENV):
+        for name in _AWS_ENV_DROP:
+            os.environ.pop(name, None)
+        with mock_aws():
+            s3_client.cache_clear()
+            lambda_client.cache_clear()
+            try:
+                s3 = s3_client()
+                s3.create_bucket(Bucket=BUCKET)
+                lam = FakeLambda()
+                cache = EtagCache(cfg.cache_memory_bytes, cfg.cache_disk_bytes, cfg.cache_dir)
+                with (
+                    mock.patch.object(handler, "CONFIG", cfg),
+                    mock.patch.object(handler, "CACHE", cache),
+                    mock.patch.object(handler, "lambda_client", lambda: lam),
+                ):
+                    yield Harness(s3, lam, cfg)
+            finally:
+                s3_client.cache_clear()
+                lambda_client.cache_clear()
+
+
+def identity_process() -> SimpleNamespace:
+    """A process.py that passes records through and keeps an order-sensitive digest in its state."""
+    import hashlib
+
+    def initial_state() -> dict[str, Any]:
+        return {"n": 0, "digest": ""}
+
+    def process_batch(records: list[Any], state: dict[str, Any]) -> list[Any]:
+        h = hashlib.sha256(state["digest"].encode())
+        for rec in records:
+            h.update(rec if isinstance(rec, bytes) else json.dumps(rec, sort_keys=True).encode())
+        state["digest"] = h.hexdigest()
+        state["n"] += len(records)
+        return list(records)
+
+    def finish(state: dict[str, Any]) -> dict[str, Any]:
+        return dict(state)
+
+    return SimpleNamespace(initial_state=initial_state, process_batch=process_batch, finish=finish)
+
+
+def raw_of(doc: dict[str, Any]) -> bytes:
+    return base64.b64decode(doc["raw_base64"])
