@@ -352,3 +352,32 @@ def test_replay_reproduces_the_project(bake: Bake, tmp_path: Path, cc_config: Pa
     )
     assert over.returncode == 0, over.stdout + over.stderr
     assert snapshot(first) == snapshot(second)
+
+
+def test_pre_commit_configs_valid(baked: dict[str, Path]) -> None:
+    """Both pre-commit configs are valid and use local hooks only (GitHub is not needed)."""
+    configs = [
+        TEMPLATE / ".pre-commit-config.yaml",
+        *(root / ".pre-commit-config.yaml" for root in baked.values()),
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-config", *map(str, configs)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for config in configs:
+        repos = yaml.safe_load(config.read_text(encoding="utf-8"))["repos"]
+        assert {repo["repo"] for repo in repos} == {"local"}
+        for hook in (h for repo in repos for h in repo["hooks"]):
+            assert all("==" in dep for dep in hook.get("additional_dependencies", [])), hook["id"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ci_workflow_keeps_github_expressions(baked: dict[str, Path], mode: str) -> None:
+    workflow = yaml.safe_load((baked[mode] / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["check"]["steps"]
+    assert steps[1]["with"]["python-version"] == "${{ matrix.python }}"
+    assert [s.get("run") for s in steps[-2:]] == ["make lint", "make test"]
+    assert workflow["jobs"]["check"]["strategy"]["matrix"]["python"] == ["3.11", "3.13"]
