@@ -34,9 +34,7 @@ ARTIFACT_BUCKET = "sam-artifacts-iac-test"
 ARTIFACT_KEY = "processor.zip"
 
 # Resource types moto 5.2.5's CloudFormation cannot create (it would skip them with a warning).
-MOTO_UNSUPPORTED = frozenset(
-    {"AWS::S3::BucketPolicy", "AWS::CloudWatch::Alarm", "AWS::Lambda::EventInvokeConfig"}
-)
+MOTO_UNSUPPORTED = frozenset({"AWS::S3::BucketPolicy", "AWS::CloudWatch::Alarm", "AWS::Lambda::EventInvokeConfig"})
 
 
 class _NoAwsManagedPolicies:
@@ -54,9 +52,7 @@ def load_sam_template() -> dict[str, Any]:
     return parsed
 
 
-def translate(
-    sam: dict[str, Any], code_uri: str = f"s3://{ARTIFACT_BUCKET}/{ARTIFACT_KEY}"
-) -> dict[str, Any]:
+def translate(sam: dict[str, Any], code_uri: str = f"s3://{ARTIFACT_BUCKET}/{ARTIFACT_KEY}") -> dict[str, Any]:
     """SAM -> CloudFormation, as `sam deploy` has it done, with CodeUri as `sam package` leaves it."""
     from samtranslator.translator.transform import transform
 
@@ -66,9 +62,7 @@ def translate(
             resource["Properties"]["CodeUri"] = code_uri
     # The translator reads the region from a boto3 session; it makes no call.
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-    out: dict[str, Any] = transform(
-        sam, {"AWS::Region": REGION, "AWS::Partition": "aws"}, _NoAwsManagedPolicies()
-    )
+    out: dict[str, Any] = transform(sam, {"AWS::Region": REGION, "AWS::Partition": "aws"}, _NoAwsManagedPolicies())
     return out
 
 

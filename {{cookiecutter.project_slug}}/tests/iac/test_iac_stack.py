@@ -241,9 +241,7 @@ def test_function_may_invoke_only_itself(deployed: Deployed) -> None:
     other = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
     for name in ("another-function", f"{FUNCTION_NAME}-x", f"{STACK}-processo", f"x{FUNCTION_NAME}"):
         assert not allowed(st, "lambda:InvokeFunction", other + name), name
-    assert not allowed(
-        st, "lambda:InvokeFunction", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:{FUNCTION_NAME}"
-    )
+    assert not allowed(st, "lambda:InvokeFunction", f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:{FUNCTION_NAME}")
     invoke = [s for s in st if "lambda:InvokeFunction" in _as_list(s["Action"])]
     assert len(invoke) == 1 and _as_list(invoke[0]["Action"]) == ["lambda:InvokeFunction"]
     for action in ("lambda:UpdateFunctionCode", "lambda:InvokeAsync", "lambda:CreateFunction"):
@@ -285,9 +283,7 @@ def test_logs_only_to_its_log_group(deployed: Deployed) -> None:
     group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{FUNCTION_NAME}"
     assert allowed(st, "logs:PutLogEvents", f"{group}:log-stream:2024/01/01/[$LATEST]abc")
     assert allowed(st, "logs:CreateLogStream", f"{group}:log-stream:x")
-    assert not allowed(
-        st, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/other:log-stream:x"
-    )
+    assert not allowed(st, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/other:log-stream:x")
     assert not allowed(st, "logs:CreateLogGroup", group)
 
 
@@ -298,9 +294,7 @@ def _trigger_matcher(deployed: Deployed, translated: dict[str, Any]) -> Any:
     """A function key -> bool, taken from whichever trigger the stack has (exactly one)."""
     buckets = resources_of(translated, "AWS::S3::Bucket")
     rules = resources_of(translated, "AWS::Events::Rule")
-    assert len(buckets) + len(rules) == 1, (
-        "expected one trigger: the bucket notification or an EventBridge rule"
-    )
+    assert len(buckets) + len(rules) == 1, "expected one trigger: the bucket notification or an EventBridge rule"
     if buckets:
         bucket = next(iter(buckets.values()))["Properties"]
         configs = bucket["NotificationConfiguration"]["LambdaConfigurations"]
@@ -368,9 +362,7 @@ def test_trigger_fires_for_input_and_never_for_what_the_function_writes(
 # ---------------------------------------------------------------- failures and alarms
 
 
-def test_async_retries_are_bounded_and_failures_reach_the_queue(
-    deployed: Deployed, translated: dict[str, Any]
-) -> None:
+def test_async_retries_are_bounded_and_failures_reach_the_queue(deployed: Deployed, translated: dict[str, Any]) -> None:
     _, cfg = one_resource(translated, "AWS::Lambda::EventInvokeConfig")
     props = cfg["Properties"]
     assert props["FunctionName"] == {"Ref": "Processor"}
@@ -421,9 +413,7 @@ def test_alarms(translated: dict[str, Any], deployed: Deployed) -> None:
         assert alarm["Dimensions"] == dimensions, metric
         assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold", metric
         assert alarm["TreatMissingData"] == "notBreaching", metric
-        assert alarm["AlarmActions"] == {
-            "Fn::If": ["HasAlarmEmail", [{"Ref": topic_name}], {"Ref": "AWS::NoValue"}]
-        }
+        assert alarm["AlarmActions"] == {"Fn::If": ["HasAlarmEmail", [{"Ref": topic_name}], {"Ref": "AWS::NoValue"}]}
     # with AlarmEmail set (the fixture sets it) the topic exists and mails it
     sns = deployed.client("sns")
     topic_arn = deployed.physical_id(topic_name)
@@ -458,10 +448,7 @@ def test_bucket_guards(translated: dict[str, Any], deployed: Deployed) -> None:
     state_rule = lifecycle["ExpireRunState"]
     assert state_rule["Status"] == "Enabled" and state_rule["Prefix"] == env["STATE_PREFIX"]
     assert state_rule["ExpirationInDays"] >= 1
-    assert (
-        lifecycle["AbortIncompleteMultipartUploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
-        >= 1
-    )
+    assert lifecycle["AbortIncompleteMultipartUploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] >= 1
     assert "Prefix" not in lifecycle["AbortIncompleteMultipartUploads"]
     assert props["VersioningConfiguration"] == {
         "Fn::If": ["VersioningOn", {"Status": "Enabled"}, {"Ref": "AWS::NoValue"}]
