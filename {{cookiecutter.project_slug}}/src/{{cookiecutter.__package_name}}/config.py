@@ -35,8 +35,8 @@ class Config:
     max_stalls: int = 2
     on_object_change: str = "fail"
     first_batch_records: int = 256
-    max_batch_records: int = 100_000
-    target_batch_ms: int = 250
+    max_batch_records: int = 20_000
+    target_batch_ms: int = 100
     min_margin_ms: int = 500
     margin_factor: float = 1.5
     read_chunk_bytes: int = 1 << 20

@@ -23,7 +23,7 @@ class HopClock:
         self.context = context
         self.factor = factor
         start_left = context.get_remaining_time_in_millis()
-        self.floor_ms = min(float(min_margin_ms), start_left * 0.2)
+        self.floor_ms = min(float(min_margin_ms), start_left * 0.05)
         self.slowest_batch_ms = 0.0
         self.rtt_ms = rtt_ms  # one S3 round trip, measured when the checkpoint was loaded
         self.put_ms_per_mb = 50.0  # until a part upload is measured

@@ -194,7 +194,7 @@ def _process(
     totals = HopTotals()
     offset, line, done = cp.offset, cp.line, False
     batch_size = cfg.first_batch_records
-    target_ms = min(float(cfg.target_batch_ms), clock.remaining_ms() / 10)
+    target_ms = min(float(cfg.target_batch_ms), clock.remaining_ms() / 25)
     stop = "time"
     while True:
         t0 = time.perf_counter()
