@@ -34,7 +34,8 @@ demo: $(STAMP) ## bake the default project and run the worked example through it
 	$(PY) demo/run_demo.py
 
 test: $(STAMP) ## the whole suite: hooks, bakes of every mode, each project's own make lint / make test
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@# pytest exits 5 when no test ran: that is a failure too, and says so.
+	$(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "ERROR: pytest ran no tests" >&2; exit $$rc; }
 
 lint: $(STAMP) ## ruff and mypy on the hooks and tests
 	$(PY) -m ruff check .

@@ -40,6 +40,7 @@ def _run_steps(run: ProjectRun, gate: threading.Semaphore) -> None:
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env.pop("MAKEFLAGS", None)
     env.pop("MAKELEVEL", None)
+    env.pop("MFLAGS", None)
     failed = False
     for step in STEPS:
         if failed:
