@@ -48,6 +48,8 @@ RUN_ENDING = (RunStopped, ObjectChangedError, InputFormatError, RecordTooLargeEr
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(request_id=getattr(context, "aws_request_id", None))
+    # Every invocation publishes at least this one metric (duplicates and no-ops included).
+    metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
     kind = event.get("kind") if isinstance(event, dict) else None
     if kind == PAYLOAD_KIND:
         pointer = Pointer.from_event(event)
