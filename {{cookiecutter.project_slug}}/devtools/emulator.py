@@ -330,7 +330,7 @@ class Emulator:
         if hop is not None and self.before_hop is not None:
             self.before_hop(hop)
         dice: InvocationFaults = self.plan.for_invocation(self.timeout_ms)
-        worker, recycled = self._pool.acquire(fresh=dice.recycle, warm_wait_s=self.warm_wait_ms / 1000)
+        worker, _ = self._pool.acquire(fresh=dice.recycle, warm_wait_s=self.warm_wait_ms / 1000)
         worker.wait_ready()
         with self._cond:
             self.stats.invocations += 1
@@ -344,12 +344,12 @@ class Emulator:
                 worker=worker.number,
                 pid=worker.pid,
                 cold=worker.invocations == 0,
-                recycled=recycled,
+                recycled=dice.recycle,
                 start_ms=self.elapsed_ms(),
             )
             self.timeline.append(row)
             self.stats.cold_starts += row.cold
-            self.stats.recycles += recycled
+            self.stats.recycles += dice.recycle
         self._emit("start", row)
         outcome = worker.invoke(payload, request_id, self.arn, self.timeout_ms, dice.kill_after_ms)
         self._pool.release(worker)

@@ -112,6 +112,9 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     backend: Backend
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A sandbox killed mid-request resets its connection; that is the fault, not a server bug."""
+
 
 class LambdaApiServer:
     """Serves the Invoke API for one function on 127.0.0.1:<free port> in a background thread."""

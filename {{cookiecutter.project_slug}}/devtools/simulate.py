@@ -182,7 +182,7 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
     emulator: Emulator | None = None
     progress: Progress | None = None
     started = time.monotonic()
-    summary: dict[str, Any] = {"status": "failed", "error": "did not start"}
+    summary: dict[str, Any] = _blank_summary(opts, len(data))
     try:
         if own_server:
             srv.start()
@@ -237,6 +237,10 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
         if opts.output is not None:
             _write_output(s3, bucket, summary, opts.output)
     except (KeyboardInterrupt, Interrupted):
+        if emulator is not None:
+            stats = emulator.summary()
+            stats.pop("timeline")
+            summary.update(stats)
         summary = {
             **summary,
             "status": "failed",
@@ -260,6 +264,33 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
     if opts.summary is not None:
         opts.summary.write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return summary
+
+
+def _blank_summary(opts: Options, size: int) -> dict[str, Any]:
+    """Every SUMMARY key, for runs that end before there is anything to collect."""
+    return {
+        "status": "failed",
+        "error": "did not start",
+        "hops": 0,
+        "records": None,
+        "bad_records": None,
+        "bytes_fetched": None,
+        "object_size": size,
+        "result": None,
+        "cache_hits": None,
+        "timeout_ms": opts.timeout_ms,
+        "faults": opts.faults.describe(),
+        "seed": opts.seed,
+        "invocations": 0,
+        "cold_starts": 0,
+        "kills": 0,
+        "timeouts": 0,
+        "retries": 0,
+        "duplicates": 0,
+        "recycles": 0,
+        "on_failure": [],
+        "timeline": [],
+    }
 
 
 def _poll(s3: Any, bucket: str, emulator: Emulator, size: int) -> tuple[int, int, dict[str, int]]:

@@ -1,0 +1,24 @@
+# The local emulator (included by the Makefile): the deployed handler's whole recursive chain on
+# this machine, with moto's S3 server and an emulated Lambda on 127.0.0.1. No Docker, no AWS.
+#   make simulate INPUT=<file> [TIMEOUT_MS=<ms>] [FAULTS=<spec>] [SEED=<n>] [OUTPUT=<file>] [SUMMARY=<file>]
+#   FAULTS: comma-separated kill:P, duplicate:P, recycle:P, overwrite:H, retries:N  (e.g. kill:0.2,retries:4)
+#   VERBOSE=1 shows the handler's logs on the terminal (else they go to $(SIM_LOG));
+#   SIM_ARGS passes more flags, e.g. SIM_ARGS="--env MAX_HOPS=50" (python -m devtools.simulate --help).
+
+INPUT ?=
+TIMEOUT_MS ?= 900000
+FAULTS ?=
+SEED ?=
+OUTPUT ?= .simulate/output.{% if cookiecutter.processing_mode == "bytes" %}bin{% else %}jsonl{% endif %}
+SUMMARY ?= .simulate/summary.json
+SIM_LOG ?= .simulate/simulate.log
+SIM_ARGS ?=
+
+.PHONY: simulate
+
+simulate: $(STAMP) ## run the recursive chain locally: make simulate INPUT=file [TIMEOUT_MS= FAULTS= SEED=]
+	@if [ -z "$(INPUT)" ]; then echo "ERROR: say which file to process: make simulate INPUT=<file>" >&2; exit 2; fi
+	$(PY) -m devtools.simulate --input "$(INPUT)" --timeout-ms "$(TIMEOUT_MS)" \
+	  $(if $(strip $(FAULTS)),--faults "$(FAULTS)") $(if $(strip $(SEED)),--seed "$(SEED)") \
+	  --output "$(OUTPUT)" --summary "$(SUMMARY)" --log "$(SIM_LOG)" \
+	  $(if $(filter 1 yes true,$(VERBOSE)),--verbose) $(SIM_ARGS)

@@ -1,0 +1,67 @@
+"""The real handler's recursive chain through the emulator: deadline cuts and Lambda's faults must
+never change the committed output or the final result (DESIGN.md, "Boundaries never change results"
+and "Exactly-once output")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import Runner, make_input
+
+pytestmark = pytest.mark.e2e
+
+REQUIRED = {
+    "status", "hops", "records", "bad_records", "bytes_fetched", "object_size",
+    "kills", "duplicates", "retries", "result",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def chain_input(mode: str) -> bytes:
+    return make_input(mode, 600_000, seed=7)
+
+
+def _reference(run_chain: Runner, data: bytes) -> tuple[dict[str, Any], bytes]:
+    summary, output = run_chain(data, timeout_ms=600_000)
+    assert summary["status"] == "succeeded", summary.get("error")
+    assert summary["hops"] == 1
+    return summary, output
+
+
+def test_chain_equals_single_pass(run_chain: Runner, chain_input: bytes) -> None:
+    ref_summary, ref_output = _reference(run_chain, chain_input)
+    summary, output = run_chain(chain_input, timeout_ms=100)
+    assert REQUIRED <= summary.keys()
+    assert summary["status"] == "succeeded", summary.get("error")
+    assert summary["hops"] > 1, "a 100 ms timeout must cut this input into several hops"
+    assert output == ref_output
+    assert len(output) > 0
+    for key in ("records", "bad_records", "output_items", "result"):
+        assert summary[key] == ref_summary[key], key
+    assert summary["object_size"] == len(chain_input)
+    assert summary["bytes_fetched"] >= len(chain_input)
+    assert len(summary["timeline"]) == summary["hops"]
+    assert sum(row["records"] for row in summary["timeline"]) == summary["records"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_faults_do_not_change_the_result(run_chain: Runner, chain_input: bytes, seed: int) -> None:
+    _, ref_output = run_chain(chain_input, timeout_ms=600_000)
+    summary, output = run_chain(
+        chain_input, timeout_ms=100, faults="kill:0.2,duplicate:0.25,recycle:0.5,retries:6", seed=seed
+    )
+    assert summary["status"] == "succeeded", summary.get("error")
+    assert output == ref_output
+    injected = summary["kills"] + summary["duplicates"] + summary["recycles"]
+    assert injected > 0, "with these probabilities over dozens of invocations some fault must fire"
+
+
+def test_object_overwritten_mid_run_fails_with_empty_output(run_chain: Runner, chain_input: bytes) -> None:
+    summary, output = run_chain(chain_input, timeout_ms=100, faults="overwrite:2")
+    assert summary["overwrites"] == 1, "the chain must reach hop 2 for this test to mean anything"
+    assert summary["status"] == "failed"
+    assert output == b""
+    error = summary["error"].lower()
+    assert "chang" in error or "etag" in error or "modified" in error, summary["error"]

@@ -1,0 +1,106 @@
+"""`python -m devtools.simulate` as `make simulate` runs it: exit codes, files, and that nothing is
+left running or listening afterwards, whether the run succeeds, fails or is interrupted."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from devtools import project
+from devtools.proc import pid_alive, port_open
+
+from .conftest import CHAIN_ENV, PROJECT_DIR, make_input
+
+pytestmark = pytest.mark.e2e
+
+
+def _cli(tmp_path: Path, data: bytes, *args: str) -> tuple[list[str], Path]:
+    src = tmp_path / f"input{project.INPUT_SUFFIX}"
+    src.write_bytes(data)
+    env_args = [a for k, v in CHAIN_ENV.items() for a in ("--env", f"{k}={v}")]
+    argv = [
+        sys.executable, "-m", "devtools.simulate", "--input", str(src),
+        "--output", str(tmp_path / "out"), "--summary", str(tmp_path / "summary.json"),
+        "--log", str(tmp_path / "sim.log"), "--no-progress", *env_args, *args,
+    ]  # fmt: skip
+    return argv, tmp_path / "sim.log"
+
+
+def _started(log: Path) -> tuple[list[int], list[int]]:
+    """PIDs and ports the emulator reported starting (moto, the Invoke API, each sandbox)."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    pids = [int(p) for p in re.findall(r"(?:moto_server pid|started, pid) (\d+)", text)]
+    ports = [int(p) for p in re.findall(r"(?:port|api port) (\d+)", text)]
+    return pids, ports
+
+
+def _assert_nothing_left(log: Path) -> None:
+    pids, ports = _started(log)
+    assert pids and ports, "the log must name what was started"
+    for pid in pids:
+        assert not pid_alive(pid), f"pid {pid} still running"
+    for port in ports:
+        assert not port_open(port), f"127.0.0.1:{port} still listening"
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_DIR / "src"), str(PROJECT_DIR)])}
+
+
+def test_success_exits_zero_writes_files_and_cleans_up(tmp_path: Path, mode: str) -> None:
+    argv, log = _cli(tmp_path, make_input(mode, 120_000, seed=3), "--timeout-ms", "150")
+    done = subprocess.run(argv, cwd=PROJECT_DIR, env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "succeeded"
+    assert (tmp_path / "out").stat().st_size > 0
+    assert "timeline:" in done.stdout and "bytes fetched" in done.stdout
+    assert '"level"' not in done.stdout + done.stderr, "handler logs belong in the log file"
+    _assert_nothing_left(log)
+
+
+def test_failure_exits_nonzero_with_empty_output_and_cleans_up(tmp_path: Path, mode: str) -> None:
+    argv, log = _cli(tmp_path, make_input(mode, 400_000, seed=4), "--timeout-ms", "100", "--faults", "overwrite:1")
+    done = subprocess.run(argv, cwd=PROJECT_DIR, env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["error"]
+    assert (tmp_path / "out").read_bytes() == b""
+    _assert_nothing_left(log)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_stops_everything(tmp_path: Path, mode: str, sig: signal.Signals) -> None:
+    argv, log = _cli(tmp_path, make_input(mode, 3_000_000, seed=5), "--timeout-ms", "100")
+    proc = subprocess.Popen(argv, cwd=PROJECT_DIR, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "Event attempt" not in (log.read_text() if log.exists() else ""):
+            time.sleep(0.05)  # wait until the chain is really running
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, out.decode(errors="replace")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "failed" and "interrupted" in summary["error"]
+    assert (tmp_path / "out").read_bytes() == b""
+    _assert_nothing_left(log)
+
+
+def test_bad_fault_spec_is_a_usage_error(tmp_path: Path) -> None:
+    argv, _ = _cli(tmp_path, b"x", "--faults", "explode:1")
+    done = subprocess.run(argv, cwd=PROJECT_DIR, env=_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith("ERROR:") and "explode" in done.stderr
