@@ -22,7 +22,7 @@ from urllib.parse import quote_plus
 from moto import mock_aws
 from {{ cookiecutter.__package_name }}.config import Config
 from {{ cookiecutter.__package_name }}.etag_cache import EtagCache
-from {{ cookiecutter.__package_name }}.s3util import lambda_client, s3_client
+from {{ cookiecutter.__package_name }}.s3util import s3_client
 
 from {{ cookiecutter.__package_name }} import handler, runs
 
@@ -123,9 +123,7 @@ class Harness:
         head = self.s3.head_object(Bucket=BUCKET, Key=key)
         return s3_event(BUCKET, key, head["ETag"], head["ContentLength"])
 
-    def invoke(
-        self, event: dict[str, Any], calls: int | None = None, request_id: str = "req"
-    ) -> dict[str, Any]:
+    def invoke(self, event: dict[str, Any], calls: int | None = None, request_id: str = "req") -> dict[str, Any]:
         result: dict[str, Any] = handler.lambda_handler(event, FakeContext(calls, request_id))
         return result
 
@@ -210,6 +208,16 @@ def s3_event(bucket: str, key: str, etag: str, size: int) -> dict[str, Any]:
     }
 
 
+_clients: dict[str, Any] = {}
+
+
+def _s3() -> Any:
+    """One S3 client for the whole session, configured like production's (creating one costs ~0.1 s)."""
+    if "s3" not in _clients:
+        _clients["s3"] = s3_client.__wrapped__()  # type: ignore[attr-defined]
+    return _clients["s3"]
+
+
 @contextmanager
 def aws(cfg: Config) -> Iterator[Harness]:
     """moto S3 with the test bucket; the handler wired to `cfg`, an empty cache and a fake Lambda."""
@@ -217,22 +225,17 @@ def aws(cfg: Config) -> Iterator[Harness]:
         for name in _AWS_ENV_DROP:
             os.environ.pop(name, None)
         with mock_aws():
-            s3_client.cache_clear()
-            lambda_client.cache_clear()
-            try:
-                s3 = s3_client()
-                s3.create_bucket(Bucket=BUCKET)
-                lam = FakeLambda()
-                cache = EtagCache(cfg.cache_memory_bytes, cfg.cache_disk_bytes, cfg.cache_dir)
-                with (
-                    mock.patch.object(handler, "CONFIG", cfg),
-                    mock.patch.object(handler, "CACHE", cache),
-                    mock.patch.object(handler, "lambda_client", lambda: lam),
-                ):
-                    yield Harness(s3, lam, cfg)
-            finally:
-                s3_client.cache_clear()
-                lambda_client.cache_clear()
+            s3 = _s3()
+            s3.create_bucket(Bucket=BUCKET)
+            lam = FakeLambda()
+            cache = EtagCache(cfg.cache_memory_bytes, cfg.cache_disk_bytes, cfg.cache_dir)
+            with (
+                mock.patch.object(handler, "CONFIG", cfg),
+                mock.patch.object(handler, "CACHE", cache),
+                mock.patch.object(handler, "s3_client", _s3),
+                mock.patch.object(handler, "lambda_client", lambda: lam),
+            ):
+                yield Harness(s3, lam, cfg)
 
 
 def identity_process() -> SimpleNamespace:

@@ -1,0 +1,82 @@
+"""The adaptive margin: it covers the slowest batch and the commit, never below a floor."""
+
+from __future__ import annotations
+
+import pytest
+from {{ cookiecutter.__package_name }}.deadline import HopClock
+
+from .harness import FakeContext
+
+
+class Clock:
+    """A context whose remaining time the test sets."""
+
+    aws_request_id = "r"
+    invoked_function_arn = "arn"
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.left
+
+
+def test_floor_is_the_minimum_margin_on_long_timeouts() -> None:
+    clock = HopClock(Clock(900_000), 500, 1.5, 0.0)
+    assert clock.floor_ms == 500
+    assert clock.margin_ms(0) == 500
+
+
+def test_floor_shrinks_for_tiny_timeouts() -> None:
+    clock = HopClock(Clock(1000), 500, 1.5, 0.0)
+    assert 0 < clock.floor_ms <= 200  # a 1 s hop keeps most of its time for work
+    assert clock.margin_ms(0) == clock.floor_ms
+
+
+def test_margin_adapts_to_the_slowest_batch() -> None:
+    clock = HopClock(Clock(900_000), 500, 1.5, 10.0)
+    clock.record_batch(100.0)
+    assert clock.margin_ms(0) == 500  # 1.5 * (100 + 50) < floor
+    clock.record_batch(2000.0)
+    clock.record_batch(300.0)  # a faster batch does not lower it
+    assert clock.slowest_batch_ms == 2000.0
+    assert clock.margin_ms(0) == pytest.approx(1.5 * (2000 + 5 * 10))
+
+
+def test_commit_estimate_grows_with_pending_output_and_learns_the_upload_rate() -> None:
+    clock = HopClock(Clock(900_000), 0, 2.0, 20.0)
+    assert clock.commit_estimate_ms(0) == pytest.approx(100.0)
+    assert clock.commit_estimate_ms(10_000_000) == pytest.approx(100.0 + 10 * 50.0)
+    clock.record_put(10.0, 1000)  # too small to say anything about throughput
+    assert clock.commit_estimate_ms(10_000_000) == pytest.approx(600.0)
+    clock.record_put(400.0, 2_000_000)  # 200 ms per MB
+    assert clock.commit_estimate_ms(10_000_000) == pytest.approx(100.0 + 10 * 200.0)
+    assert clock.margin_ms(10_000_000) == pytest.approx(2.0 * 2100.0)
+
+
+def test_should_stop_compares_time_left_with_the_margin() -> None:
+    ctx = Clock(100_000)
+    clock = HopClock(ctx, 500, 1.5, 0.0)
+    clock.record_batch(1000.0)  # margin 1500
+    assert not clock.should_stop(0)
+    ctx.left = 1501
+    assert not clock.should_stop(0)
+    ctx.left = 1499
+    assert clock.should_stop(0)
+
+
+def test_out_of_time_keeps_room_for_the_commit_only() -> None:
+    ctx = Clock(100_000)
+    clock = HopClock(ctx, 500, 1.5, 100.0)  # floor 500, commit 500 -> 1250
+    clock.record_batch(5000.0)  # a slow batch does not matter inside the read
+    ctx.left = 1300
+    assert not clock.out_of_time()
+    assert clock.should_stop(0)
+    ctx.left = 1200
+    assert clock.out_of_time()
+
+
+def test_fake_context_counts_calls() -> None:
+    ctx = FakeContext(2)
+    assert [ctx.get_remaining_time_in_millis() > 0 for _ in range(4)] == [True, True, False, False]
+    assert FakeContext(None).get_remaining_time_in_millis() > 0
