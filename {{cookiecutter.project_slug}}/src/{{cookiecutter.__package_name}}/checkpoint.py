@@ -82,7 +82,8 @@ class Checkpoint:
         if not isinstance(doc, dict):
             raise CheckpointError(f"checkpoint {where} is not a JSON object")
         schema = doc.get("schema")
-        if schema != SCHEMA_VERSION:
+        # `type(...) is int`: JSON true and 1.0 compare equal to 1 but are not schema version 1.
+        if type(schema) is not int or schema != SCHEMA_VERSION:
             raise CheckpointError(
                 f"checkpoint {where} has schema version {schema!r}; this code reads version "
                 f"{SCHEMA_VERSION}. Finish or resume the run with the code that wrote it."
@@ -164,7 +165,7 @@ class Pointer:
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Pointer:
-        if event.get("v") != SCHEMA_VERSION:
+        if type(event.get("v")) is not int or event.get("v") != SCHEMA_VERSION:
             raise CheckpointError(
                 f"continuation payload version {event.get('v')!r} is not {SCHEMA_VERSION}; "
                 "it was sent by other code or has been altered"
