@@ -261,3 +261,51 @@ def identity_process() -> SimpleNamespace:
 
 def raw_of(doc: dict[str, Any]) -> bytes:
     return base64.b64decode(doc["raw_base64"])
+
+
+@dataclass
+class ReadResult:
+    """Everything a reader produced over a whole input, and where each batch ended."""
+
+    records: list[Any]
+    bad: list[Any]
+    # After each batch: (offset, line, reader context, records so far, bad records so far).
+    boundaries: list[tuple[int, int, dict[str, Any], int, int]]
+
+
+def chunked(data: bytes, size: int) -> Iterator[bytes]:
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+
+
+def read_all(
+    data: bytes,
+    cfg: Config,
+    *,
+    chunk: int = 7,
+    batch: int = 3,
+    offset: int = 0,
+    line: int = 0,
+    context: dict[str, Any] | None = None,
+) -> ReadResult:
+    """Read `data[offset:]` with the mode's RecordReader, fed in chunks of `chunk` bytes."""
+    from {{ cookiecutter.__package_name }}.records import RecordReader
+
+    reader = RecordReader(chunked(data[offset:], chunk), offset, line, dict(context or {}), len(data), cfg)
+    out = ReadResult([], [], [])
+    for _ in range(len(data) + 10):
+        b = reader.read_batch(batch, lambda: False)
+        out.records.extend(b.records)
+        out.bad.extend(b.bad)
+        out.boundaries.append((b.offset, b.line, dict(reader.context), len(out.records), len(out.bad)))
+        if b.eof:
+            return out
+    raise AssertionError("the reader never reached the end")
+
+
+def assert_resumable(data: bytes, cfg: Config, full: ReadResult, chunk: int = 7, batch: int = 3) -> None:
+    """A fresh reader started at any batch boundary, with the saved context, reads the same rest."""
+    for offset, line, context, n_records, n_bad in full.boundaries:
+        rest = read_all(data, cfg, chunk=chunk, batch=batch, offset=offset, line=line, context=context)
+        assert rest.records == full.records[n_records:], f"resuming at byte {offset}"
+        assert rest.bad == full.bad[n_bad:], f"resuming at byte {offset}"
