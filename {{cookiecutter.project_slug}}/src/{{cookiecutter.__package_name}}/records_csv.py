@@ -140,6 +140,10 @@ class RecordReader:
 
     def _open_window(self, out_of_time: OutOfTime) -> _Window | None:
         try:
+            if self._carry > self._buf.max_record_bytes:
+                # An incomplete row (a quoted field running on over line breaks) is itself too long;
+                # the buffer only bounds what lies beyond it, so without this it would grow unbounded.
+                raise LineTooLongError(self._buf.offset, self._buf.max_record_bytes)
             data = self._buf.lines(beyond=self._carry, out_of_time=out_of_time)
         except LineTooLongError as exc:
             raise RecordTooLargeError(
