@@ -9,6 +9,7 @@ holding such long digit runs are parsed with json.loads instead, exactly.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,8 +52,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    # orjson refuses numbers that overflow a double; json.loads would turn them into inf, which
+    # cannot be written back out as JSON. Same verdict on both paths.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text} is out of range for a double")
+    return value
+
+
 def _exact_loads(raw: bytes) -> Any:
-    return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def _why_bad(raw: bytes, exc: Exception) -> str:
