@@ -111,9 +111,7 @@ def write_answers(root: Path, answers: Mapping[str, Any]) -> Path:
     """Store the answers in cookiecutter's replay format (`{"cookiecutter": {...}}`)."""
     target = root / ANSWERS_FILE
     payload = {"cookiecutter": recorded_answers(answers)}
-    target.write_text(
-        json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    target.write_text(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     return target
 
 

@@ -83,8 +83,7 @@ def check_slug(slug: Any) -> None:
     """The slug names the folder, the repository and (by default) the stack and bucket names."""
     if not isinstance(slug, str) or not SLUG_RE.fullmatch(slug):
         raise AnswerError(
-            f"project_slug={slug!r} must use only lowercase letters, digits and dashes, "
-            "and start with a letter"
+            f"project_slug={slug!r} must use only lowercase letters, digits and dashes, and start with a letter"
         )
     if len(slug) > 63:
         raise AnswerError(f"project_slug={slug!r} is {len(slug)} characters; use at most 63")
@@ -241,8 +240,7 @@ def check_bucket_name(name: Any) -> None:
         problem = "must be 3 to 63 characters long"
     elif not BUCKET_RE.fullmatch(name):
         problem = (
-            "may use only lowercase letters, digits, dots and dashes, "
-            "and must start and end with a letter or digit"
+            "may use only lowercase letters, digits, dots and dashes, and must start and end with a letter or digit"
         )
     elif ".." in name or ".-" in name or "-." in name:
         problem = "must not have a dot next to another dot or a dash"

@@ -119,11 +119,7 @@ def test_other_modes_absent(baked: dict[str, Path], mode: str) -> None:
 
 def mode_specific_names(mode: str) -> set[str]:
     """The template's own names for `mode`'s files (stems like `records_jsonl`), read off the tree."""
-    return {
-        p.stem
-        for p in TEMPLATE_PROJECT.rglob("*")
-        if p.stem.endswith(f"_{mode}") and len(p.stem) > len(mode) + 1
-    }
+    return {p.stem for p in TEMPLATE_PROJECT.rglob("*") if p.stem.endswith(f"_{mode}") and len(p.stem) > len(mode) + 1}
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -146,9 +142,7 @@ def test_nothing_mentions_other_modes(baked: dict[str, Path], mode: str) -> None
         if text is None:
             continue
         for number, line in enumerate(text.splitlines(), 1):
-            hits.extend(
-                f"{path.relative_to(root)}:{number}: {line.strip()}" for p in patterns if p.search(line)
-            )
+            hits.extend(f"{path.relative_to(root)}:{number}: {line.strip()}" for p in patterns if p.search(line))
     assert hits == []
 
 
@@ -273,9 +267,7 @@ def run_cli(args: list[str], cwd: Path, cc_config: Path) -> subprocess.Completed
 
 
 def test_cli_bad_slug_refused_and_nothing_left(tmp_path: Path, cc_config: Path) -> None:
-    result = run_cli(
-        [str(TEMPLATE), "--no-input", "-o", str(tmp_path), "project_slug=Bad Slug!"], tmp_path, cc_config
-    )
+    result = run_cli([str(TEMPLATE), "--no-input", "-o", str(tmp_path), "project_slug=Bad Slug!"], tmp_path, cc_config)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "ERROR: project_slug='Bad Slug!' must use only lowercase letters" in output
@@ -300,9 +292,7 @@ def test_cli_booleans_and_numbers(tmp_path: Path, cc_config: Path) -> None:
         cc_config,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    recorded = json.loads((tmp_path / SLUG / ".cookiecutter.json").read_text(encoding="utf-8"))[
-        "cookiecutter"
-    ]
+    recorded = json.loads((tmp_path / SLUG / ".cookiecutter.json").read_text(encoding="utf-8"))["cookiecutter"]
     assert recorded["create_bucket"] is False
     assert recorded["memory_mb"] == "3008"
     assert recorded["input_suffix"] == ""
@@ -337,9 +327,7 @@ def test_replay_reproduces_the_project(bake: Bake, tmp_path: Path, cc_config: Pa
         existing_bucket_name="my-bucket",
     )
     answers = first / ".cookiecutter.json"
-    again = run_cli(
-        ["--replay-file", str(answers), "-o", str(tmp_path / "b"), str(TEMPLATE)], tmp_path, cc_config
-    )
+    again = run_cli(["--replay-file", str(answers), "-o", str(tmp_path / "b"), str(TEMPLATE)], tmp_path, cc_config)
     assert again.returncode == 0, again.stdout + again.stderr
     second = tmp_path / "b" / first.name
 
@@ -347,9 +335,7 @@ def test_replay_reproduces_the_project(bake: Bake, tmp_path: Path, cc_config: Pa
         return {p.relative_to(root).as_posix(): p.read_bytes() for p in project_files(root)}
 
     assert snapshot(second) == snapshot(first)
-    over = run_cli(
-        ["--replay-file", str(answers), "-f", "-o", str(tmp_path / "a"), str(TEMPLATE)], tmp_path, cc_config
-    )
+    over = run_cli(["--replay-file", str(answers), "-f", "-o", str(tmp_path / "a"), str(TEMPLATE)], tmp_path, cc_config)
     assert over.returncode == 0, over.stdout + over.stderr
     assert snapshot(first) == snapshot(second)
 

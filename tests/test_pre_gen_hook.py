@@ -65,14 +65,10 @@ def test_cookiecutter_json_defaults_agree_with_hook(pre_hook: ModuleType) -> Non
     literal = {k: (v[0] if isinstance(v, list) else v) for k, v in raw.items() if not k.startswith("_")}
     literal = {k: v for k, v in literal.items() if not (isinstance(v, str) and "{{" in v)}
     assert set(literal) <= set(DEFAULTS)
-    assert (
-        errors_for(pre_hook, **{k: (v if isinstance(v, bool) else str(v)) for k, v in literal.items()}) == []
-    )
+    assert errors_for(pre_hook, **{k: (v if isinstance(v, bool) else str(v)) for k, v in literal.items()}) == []
 
 
-@pytest.mark.parametrize(
-    "slug", ["Bad Slug!", "1abc", "-abc", "abc-", "ABC", "a_b", "a.b", "", "a" * 64, "ünï"]
-)
+@pytest.mark.parametrize("slug", ["Bad Slug!", "1abc", "-abc", "abc-", "ABC", "a_b", "a.b", "", "a" * 64, "ünï"])
 def test_slug_refused(pre_hook: ModuleType, slug: str) -> None:
     assert_refused(pre_hook, "project_slug", project_slug=slug)
 
@@ -198,9 +194,7 @@ def test_unicode_prefixes_allowed(pre_hook: ModuleType) -> None:
     ("output_prefix", "state_prefix"),
     [("data/", "data/state/"), ("out/", "out/"), ("a/b/", "a/")],
 )
-def test_output_and_state_must_not_overlap(
-    pre_hook: ModuleType, output_prefix: str, state_prefix: str
-) -> None:
+def test_output_and_state_must_not_overlap(pre_hook: ModuleType, output_prefix: str, state_prefix: str) -> None:
     assert_refused(pre_hook, "overlap", output_prefix=output_prefix, state_prefix=state_prefix)
 
 
@@ -255,9 +249,7 @@ def test_safe_filters_accepted(
 
 def test_loop_rule_matches_generated_layout(pre_hook: ModuleType) -> None:
     """The hook's rule must agree with the deployed config check, should both exist."""
-    config = (
-        TEMPLATE / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.__package_name}}" / "config.py"
-    )
+    config = TEMPLATE / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.__package_name}}" / "config.py"
     text = config.read_text(encoding="utf-8")
     assert 'WRITTEN_SUFFIXES = (".json", ".jsonl", ".bin")' in text
     assert pre_hook.WRITTEN_SUFFIXES == (".json", ".jsonl", ".bin")
@@ -336,9 +328,7 @@ def render_hook(hook: str, answers: dict[str, Any], tmp_path: Path) -> Path:
 
 def run_rendered_hook(hook: str, answers: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     script = render_hook(hook, answers, tmp_path)
-    return subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
+    return subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, check=False)
 
 
 @pytest.mark.parametrize("hook", ["pre_gen_project.py", "post_gen_project.py"])
