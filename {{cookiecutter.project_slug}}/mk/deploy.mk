@@ -29,7 +29,7 @@ SAM_PATH := $(if $(strip $(RUNTIME_PYTHON)),$(dir $(strip $(RUNTIME_PYTHON))):)$
 SAMPLE := $(firstword $(wildcard events/sample.*))
 FILE ?= $(SAMPLE)
 
-.PHONY: sam-venv build deploy delete logs invoke-remote validate sam-validate-if-present
+.PHONY: sam-venv build deploy delete logs invoke-remote validate sam-validate-if-present test-integration
 
 $(SAM_STAMP):
 	@if [ -n "$(UV)" ]; then \
@@ -85,7 +85,12 @@ key = f'{prefix}{stem}-{time.strftime("%Y%m%dT%H%M%S")}{suffix}'
 with open(path, 'rb') as body:
     resp = boto3.client('s3', region_name=region).put_object(Bucket=bucket, Key=key, Body=body)
 print(f'uploaded s3://{bucket}/{key}')
-print(f'run id: {run_id_for(bucket, key, resp["ETag"], resp.get("VersionId"))}')
-print(f'manifest (when done): s3://{bucket}/{outputs["OutputPrefix"]}<run id>/manifest.json')
+run_id = run_id_for(bucket, key, resp['ETag'], resp.get('VersionId'))
+print(f'run id: {run_id}')
+print(f'manifest (when done): s3://{bucket}/{outputs["OutputPrefix"]}{run_id}/manifest.json')
 endef
 export INVOKE_REMOTE_PY
+
+test-integration: $(STAMP) ## against the deployed stack: STACK_NAME=<stack> make test-integration (needs AWS credentials)
+	STACK_NAME="$${STACK_NAME:-$(shell sed -n 's/^stack_name *= *"\(.*\)"/\1/p' samconfig.toml | head -n 1)}" \
+	  $(PY) -m pytest -m integration tests/integration $(PYTEST_ARGS)

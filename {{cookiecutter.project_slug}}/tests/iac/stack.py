@@ -61,8 +61,15 @@ def translate(sam: dict[str, Any], code_uri: str = f"s3://{ARTIFACT_BUCKET}/{ART
         if resource["Type"] == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = code_uri
     # The translator reads the region from a boto3 session; it makes no call.
-    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-    out: dict[str, Any] = transform(sam, {"AWS::Region": REGION, "AWS::Partition": "aws"}, _NoAwsManagedPolicies())
+    saved = os.environ.get("AWS_DEFAULT_REGION")
+    os.environ["AWS_DEFAULT_REGION"] = REGION
+    try:
+        out: dict[str, Any] = transform(sam, {"AWS::Region": REGION, "AWS::Partition": "aws"}, _NoAwsManagedPolicies())
+    finally:
+        if saved is None:
+            del os.environ["AWS_DEFAULT_REGION"]
+        else:
+            os.environ["AWS_DEFAULT_REGION"] = saved
     return out
 
 

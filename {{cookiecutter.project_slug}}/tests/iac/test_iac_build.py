@@ -79,8 +79,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, translated: dict[str, Any]) 
             str(TEMPLATE),
             "--build-dir",
             str(tmp / "build"),
-            "--cache-dir",
-            str(tmp / "cache"),
+            "--no-cached",  # a cached build would also write .aws-sam/deps into the project
         ],
         cwd=PROJECT,  # samconfig.toml's build settings (the manifest) apply
         env=env,
