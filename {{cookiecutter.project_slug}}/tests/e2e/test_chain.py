@@ -11,6 +11,9 @@ import pytest
 from .conftest import Runner, make_input
 
 pytestmark = pytest.mark.e2e
+# Far below Lambda's 1 s minimum so small inputs take many hops, yet above what a cold sandbox
+# needs on a busy 2-core machine (at 100 ms a cold hop can time out before reading anything).
+TIMEOUT_MS = 200
 
 REQUIRED = {
     "status", "hops", "records", "bad_records", "bytes_fetched", "object_size",
@@ -20,22 +23,28 @@ REQUIRED = {
 
 @pytest.fixture(scope="module")
 def chain_input(mode: str) -> bytes:
-    return make_input(mode, 600_000, seed=7)
+    return make_input(mode, 800_000, seed=7)
+
+
+_REFERENCE: dict[bytes, tuple[dict[str, Any], bytes]] = {}
 
 
 def _reference(run_chain: Runner, data: bytes) -> tuple[dict[str, Any], bytes]:
-    summary, output = run_chain(data, timeout_ms=600_000)
-    assert summary["status"] == "succeeded", summary.get("error")
-    assert summary["hops"] == 1
-    return summary, output
+    """The single pass, computed once per input."""
+    if data not in _REFERENCE:
+        summary, output = run_chain(data, timeout_ms=600_000)
+        assert summary["status"] == "succeeded", summary.get("error")
+        assert summary["hops"] == 1
+        _REFERENCE[data] = summary, output
+    return _REFERENCE[data]
 
 
 def test_chain_equals_single_pass(run_chain: Runner, chain_input: bytes) -> None:
     ref_summary, ref_output = _reference(run_chain, chain_input)
-    summary, output = run_chain(chain_input, timeout_ms=100)
+    summary, output = run_chain(chain_input, timeout_ms=TIMEOUT_MS)
     assert REQUIRED <= summary.keys()
     assert summary["status"] == "succeeded", summary.get("error")
-    assert summary["hops"] > 1, "a 100 ms timeout must cut this input into several hops"
+    assert summary["hops"] > 1, "a 200 ms timeout must cut this input into several hops"
     assert output == ref_output
     assert len(output) > 0
     for key in ("records", "bad_records", "output_items", "result"):
@@ -48,9 +57,9 @@ def test_chain_equals_single_pass(run_chain: Runner, chain_input: bytes) -> None
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_faults_do_not_change_the_result(run_chain: Runner, chain_input: bytes, seed: int) -> None:
-    _, ref_output = run_chain(chain_input, timeout_ms=600_000)
+    _, ref_output = _reference(run_chain, chain_input)
     summary, output = run_chain(
-        chain_input, timeout_ms=100, faults="kill:0.2,duplicate:0.25,recycle:0.5,retries:6", seed=seed
+        chain_input, timeout_ms=TIMEOUT_MS, faults="kill:0.2,duplicate:0.25,recycle:0.5,retries:6", seed=seed
     )
     assert summary["status"] == "succeeded", summary.get("error")
     assert output == ref_output
@@ -59,7 +68,7 @@ def test_faults_do_not_change_the_result(run_chain: Runner, chain_input: bytes, 
 
 
 def test_object_overwritten_mid_run_fails_with_empty_output(run_chain: Runner, chain_input: bytes) -> None:
-    summary, output = run_chain(chain_input, timeout_ms=100, faults="overwrite:2")
+    summary, output = run_chain(chain_input, timeout_ms=TIMEOUT_MS, faults="overwrite:2")
     assert summary["overwrites"] == 1, "the chain must reach hop 2 for this test to mean anything"
     assert summary["status"] == "failed"
     assert output == b""
