@@ -462,3 +462,18 @@ def test_bucket_guards(translated: dict[str, Any], deployed: Deployed) -> None:
     assert deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert deny[0]["Principal"] == "*" and deny[0]["Action"] == "s3:*"
     assert deny[0]["Resource"] == [{"Fn::GetAtt": [name, "Arn"]}, {"Fn::Sub": "${" + name + ".Arn}/*"}]
+
+
+def test_names_built_from_the_stack_name_are_valid(translated: dict[str, Any]) -> None:
+    """samconfig.toml's stack name must fit the names the template derives from it."""
+    import tomllib
+
+    with (PROJECT / "samconfig.toml").open("rb") as fh:
+        params = tomllib.load(fh)["default"]["global"]["parameters"]
+    stack, region = params["stack_name"], params["region"]
+    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", stack)
+    assert len(f"{stack}-processor") <= 64, "function names are at most 64 characters"
+    if resources_of(translated, "AWS::S3::Bucket"):
+        bucket = f"{stack}-{ACCOUNT}-{region}"
+        assert len(bucket) <= 63, f"bucket name {bucket} is over 63 characters: shorten stack_name"
+        assert re.fullmatch(r"[a-z0-9][a-z0-9-]*[a-z0-9]", bucket), f"bucket name {bucket} must be lowercase"
