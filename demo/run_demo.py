@@ -87,7 +87,7 @@ def simulate(project: Path, sample: Path, timeout_ms: int, name: str) -> dict[st
         "make", "--no-print-directory", "-C", str(project), "simulate", f"INPUT={sample}",
         f"TIMEOUT_MS={timeout_ms}", f"OUTPUT={out}", f"SUMMARY={summary}", f"SIM_LOG={SCRATCH / name}.log",
     ]  # fmt: skip
-    print("$ " + " ".join(cmd[3:]), flush=True)
+    print("$ make -C " + " ".join(cmd[3:]), flush=True)
     subprocess.run(cmd, check=False)
     if not summary.exists():
         raise SystemExit(f"ERROR: make simulate wrote no summary ({summary})")

@@ -364,11 +364,7 @@ class Emulator:
         self._note(
             f"hop {hop} {invocation_type} attempt {attempt}{' (duplicate)' if copy else ''} on sandbox "
             f"{worker.number}{' (cold)' if row.cold else ''}: {outcome.kind} in {outcome.duration_ms:.0f} ms"
-            + (
-                f" - {outcome.error.get('errorType')}: {outcome.error.get('errorMessage')}"
-                if outcome.error
-                else ""
-            )
+            + (f" - {outcome.error.get('errorType')}: {outcome.error.get('errorMessage')}" if outcome.error else "")
         )
         self._emit("end", row)
         return row, outcome

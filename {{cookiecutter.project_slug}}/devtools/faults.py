@@ -53,8 +53,7 @@ class Faults:
                 values[name] = n
             else:
                 raise FaultSpecError(
-                    f"FAULTS has unknown fault {name!r}; "
-                    "use kill:P, duplicate:P, recycle:P, overwrite:H, retries:N"
+                    f"FAULTS has unknown fault {name!r}; use kill:P, duplicate:P, recycle:P, overwrite:H, retries:N"
                 )
         return cls(
             kill=float(values.get("kill", 0.0)),
@@ -66,9 +65,7 @@ class Faults:
 
     def describe(self) -> str:
         parts = [
-            f"{n}:{v}"
-            for n, v in (("kill", self.kill), ("duplicate", self.duplicate), ("recycle", self.recycle))
-            if v
+            f"{n}:{v}" for n, v in (("kill", self.kill), ("duplicate", self.duplicate), ("recycle", self.recycle)) if v
         ]
         if self.overwrite is not None:
             parts.append(f"overwrite:{self.overwrite}")

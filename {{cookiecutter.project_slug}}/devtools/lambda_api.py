@@ -81,9 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
         kind = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         limit = ASYNC_PAYLOAD_LIMIT if kind == "Event" else SYNC_PAYLOAD_LIMIT
         if len(body) > limit:
-            self._error(
-                413, "RequestEntityTooLargeException", f"{len(body)} byte payload exceeds {limit} bytes"
-            )
+            self._error(413, "RequestEntityTooLargeException", f"{len(body)} byte payload exceeds {limit} bytes")
             return
         try:
             payload = json.loads(body) if body else {}

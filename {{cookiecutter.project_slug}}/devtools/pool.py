@@ -101,9 +101,7 @@ class Worker:
         else:
             self.init_error = msg["error"]
 
-    def invoke(
-        self, event: Any, request_id: str, arn: str, timeout_ms: int, kill_after_ms: float | None
-    ) -> Outcome:
+    def invoke(self, event: Any, request_id: str, arn: str, timeout_ms: int, kill_after_ms: float | None) -> Outcome:
         """Run one invocation; SIGKILL at the deadline (timeout) or at `kill_after_ms` (fault)."""
         self.wait_ready()
         if self.init_error is not None:

@@ -311,9 +311,7 @@ def _poll(s3: Any, bucket: str, emulator: Emulator, size: int) -> tuple[int, int
     return offset, size, counters
 
 
-def _collect(
-    s3: Any, bucket: str, emulator: Emulator, size: int, finished: bool, opts: Options
-) -> dict[str, Any]:
+def _collect(s3: Any, bucket: str, emulator: Emulator, size: int, finished: bool, opts: Options) -> dict[str, Any]:
     """Decide how the run ended from what it committed (manifest or outcome), not from the emulator."""
     em = emulator.summary()
     rows = em.pop("timeline")

@@ -91,8 +91,7 @@ def render_summary(summary: dict[str, Any]) -> str:
         f"  invocations {s['invocations']} (cold {s['cold_starts']})   kills {s['kills']}"
         f"   timeouts {s['timeouts']}   retries {s['retries']}   duplicates {s['duplicates']}"
         f"   recycles {s['recycles']}   on-failure {len(s['on_failure'])}",
-        f"  cache hits {'?' if cache is None else cache}"
-        f"   bytes fetched {_mb(fetched)} / object {_mb(size)}{ratio}",
+        f"  cache hits {'?' if cache is None else cache}   bytes fetched {_mb(fetched)} / object {_mb(size)}{ratio}",
     ]
     return "\n".join(lines)
 
@@ -122,9 +121,7 @@ def _num(v: Any) -> str:
 class Progress:
     """A bar on a terminal, a plain line every few seconds otherwise; runs in its own thread."""
 
-    def __init__(
-        self, poll: Callable[[], tuple[int, int, dict[str, int]]], stream: IO[str] | None = None
-    ) -> None:
+    def __init__(self, poll: Callable[[], tuple[int, int, dict[str, int]]], stream: IO[str] | None = None) -> None:
         self.poll = poll  # -> (offset, size, counters)
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()

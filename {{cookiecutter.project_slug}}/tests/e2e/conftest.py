@@ -77,7 +77,9 @@ def run_chain(s3_server: MotoServer, tmp_path: Path) -> Runner:
     """run_chain(data, timeout_ms=..., faults="...", seed=...) -> (summary, committed output bytes)."""
     counter = iter(range(1_000_000))
 
-    def run(data: bytes, timeout_ms: int = 100, faults: str = "", seed: int | None = None, **env: str):
+    def run(
+        data: bytes, timeout_ms: int = 100, faults: str = "", seed: int | None = None, **env: str
+    ) -> tuple[dict[str, Any], bytes]:
         n = next(counter)
         src = tmp_path / f"sales {n}+ü{project.INPUT_SUFFIX}"  # the S3 event URL-encodes this key
         src.write_bytes(data)

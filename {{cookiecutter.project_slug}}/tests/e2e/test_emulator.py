@@ -22,7 +22,7 @@ from devtools.s3_server import DUMMY_CREDENTIALS, MotoServer
 
 pytestmark = pytest.mark.e2e
 
-HANDLER = '''
+HANDLER = """
 import json, os, time
 import boto3
 
@@ -56,7 +56,7 @@ def lambda_handler(event, context):
         "memory": context.memory_limit_in_mb,
         "stream": context.log_stream_name,
     }
-'''
+"""
 
 
 @pytest.fixture
