@@ -13,6 +13,7 @@ forward, so a range that begins where this container's first hop began is all a 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -142,10 +143,8 @@ class EtagCache:
     def drop(self, bucket: str, key: str) -> None:
         entry = self._entries.pop((bucket, key), None)
         if entry is not None and entry.path is not None:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(entry.path)
-            except FileNotFoundError:
-                pass
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -21,8 +21,8 @@ import csv
 import io
 import json
 import re
-from itertools import islice, repeat
 from collections.abc import Iterator
+from itertools import islice, repeat
 from typing import Any
 
 import orjson
@@ -230,7 +230,7 @@ class RecordReader:
                 if dirty and _SURROGATE.search("".join(row)):
                     batch.bad.append(self._bad(win, start, end, "invalid UTF-8"))
                 else:
-                    records.append(dict(zip(header, row)))  # type: ignore[arg-type]
+                    records.append(dict(zip(header, row, strict=True)))  # type: ignore[arg-type]
             elif not row:
                 continue  # a blank line
             elif header is None:

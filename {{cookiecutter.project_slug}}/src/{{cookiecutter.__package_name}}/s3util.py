@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import os
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
-# boto3 clients are untyped at runtime; Any keeps mypy honest without a stubs dependency in Lambda.
+# Clients are passed around as Any: the stubs (dev-only) check the calls made right here, and the
+# deployed package needs no typing dependency.
 S3Client = Any
 LambdaClient = Any
 
-_RETRIES = {"max_attempts": 8, "mode": "adaptive"}
+_MAX_ATTEMPTS = 8
 
 
 @cache
@@ -23,7 +24,7 @@ def s3_client() -> S3Client:
     return boto3.client(
         "s3",
         config=BotoConfig(
-            retries=_RETRIES,  # type: ignore[arg-type]
+            retries={"max_attempts": _MAX_ATTEMPTS, "mode": "adaptive"},
             # Only checksum when S3 requires it: whole-body checksums double the CPU of a commit.
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
@@ -37,7 +38,9 @@ def s3_client() -> S3Client:
 def lambda_client() -> LambdaClient:
     return boto3.client(
         "lambda",
-        config=BotoConfig(retries=_RETRIES, connect_timeout=5, read_timeout=30),  # type: ignore[arg-type]
+        config=BotoConfig(
+            retries={"max_attempts": _MAX_ATTEMPTS, "mode": "adaptive"}, connect_timeout=5, read_timeout=30
+        ),
     )
 
 
