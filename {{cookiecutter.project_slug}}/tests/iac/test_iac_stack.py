@@ -261,7 +261,7 @@ def test_s3_access_is_limited_to_its_prefixes(deployed: Deployed, translated: di
     for prefix in (out, state):
         assert allowed(st, "s3:GetObject", obj + prefix + "runs/x/checkpoints/000001.json")
         assert allowed(st, "s3:PutObject", obj + prefix + "runs/x/checkpoints/000001.json")
-    # nothing elsewhere in the bucket, nothing in another bucket, never deletes
+    # nothing elsewhere in the bucket, nothing in another bucket, deletes nothing but a failure record
     for key in ("other/file.csv", "secrets.json", "x" + inp + "a", "x" + out + "a"):
         if not any(key.startswith(p) for p in (inp, out, state)):
             for action in ("s3:GetObject", "s3:PutObject"):
@@ -269,6 +269,10 @@ def test_s3_access_is_limited_to_its_prefixes(deployed: Deployed, translated: di
     assert not allowed(st, "s3:GetObject", f"arn:aws:s3:::another-bucket/{inp}a")
     for prefix in (inp, out, state):
         assert not allowed(st, "s3:DeleteObject", obj + prefix + "a")
+        assert not allowed(st, "s3:DeleteObject", obj + prefix + "runs/x/checkpoints/000001.json")
+    # ...but a resume may clear a run's failure record (runs.py / handler.resume_run), nothing else
+    assert allowed(st, "s3:DeleteObject", obj + state + "runs/0123abcd/outcome.json")
+    assert not allowed(st, "s3:DeleteObject", obj + out + "runs/0123abcd/outcome.json")
     assert not allowed(st, "s3:PutBucketPolicy", obj.rstrip("/"))
     assert not allowed(st, "s3:PutObjectAcl", obj + out + "a")
     # lists only under its own prefixes (which also makes S3 answer 404, not 403, for a missing key)
