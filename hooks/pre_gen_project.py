@@ -91,13 +91,30 @@ def check_slug(slug: Any) -> None:
         raise AnswerError(f"project_slug={slug!r} must end with a letter or digit, not a dash")
 
 
-def check_stack_name(name: Any) -> None:
-    """CloudFormation stack names: a letter first, then letters, digits and dashes, <= 128."""
+def check_stack_name(name: Any, create_bucket: Any = False, region: Any = "") -> None:
+    """CloudFormation stack names: a letter first, then letters, digits and dashes.
+
+    The template also derives names from it: the function `<stack>-processor` (<= 64 characters)
+    and, when it creates the bucket, `<stack>-<account id>-<region>` (<= 63, lowercase).
+    """
     if not isinstance(name, str) or not STACK_RE.fullmatch(name) or len(name) > 128:
         raise AnswerError(
             f"stack_name={name!r} is not a CloudFormation stack name: start with a letter, "
             "then letters, digits and dashes, at most 128 characters"
         )
+    if len(name) > 64 - len("-processor"):
+        raise AnswerError(
+            f"stack_name={name!r} is too long: the function is named '<stack_name>-processor', "
+            "which Lambda limits to 64 characters; use at most 54"
+        )
+    if create_bucket is True:
+        longest = 63 - len("-123456789012-") - len(region if isinstance(region, str) and region else "ap-southeast-4")
+        if name != name.lower() or len(name) > longest:
+            raise AnswerError(
+                f"stack_name={name!r} cannot name the bucket '<stack_name>-<account id>-<region>': bucket "
+                f"names are lowercase and at most 63 characters, so use at most {longest} lowercase "
+                "letters, digits and dashes (or create_bucket=false with an existing bucket)"
+            )
 
 
 def check_package_name(name: Any) -> None:
@@ -291,7 +308,7 @@ def validate(answers: Mapping[str, Any]) -> list[str]:
     get = answers.get
     run(check_text, "project_name", get("project_name"))
     run(check_slug, get("project_slug"))
-    run(check_stack_name, get("stack_name"))
+    run(check_stack_name, get("stack_name"), get("create_bucket"), get("aws_region"))
     run(check_package_name, get("__package_name"))
     if not isinstance(get("description", ""), str):
         errors.append("description must be text")

@@ -75,11 +75,11 @@ def test_slug_refused(pre_hook: ModuleType, slug: str) -> None:
 
 @pytest.mark.parametrize("slug", ["a", "my-processor-2", "a" * 63])
 def test_slug_accepted(pre_hook: ModuleType, slug: str) -> None:
-    errors = errors_for(pre_hook, project_slug=slug, stack_name=slug, __package_name=slug.replace("-", "_"))
+    errors = errors_for(pre_hook, project_slug=slug, stack_name=slug[:40], __package_name=slug.replace("-", "_"))
     assert errors == []
 
 
-@pytest.mark.parametrize("name", ["1stack", "my_stack", "a" * 129, "stack!"])
+@pytest.mark.parametrize("name", ["1stack", "my_stack", "a" * 129, "stack!", "a" * 55, "Upper-Stack", "a" * 41])
 def test_stack_name_refused(pre_hook: ModuleType, name: str) -> None:
     assert_refused(pre_hook, "stack_name", stack_name=name)
 
@@ -364,3 +364,8 @@ def test_rendered_hook_exits_1_with_error_lines(tmp_path: Path) -> None:
 def test_unrendered_hook_refuses_to_run(pre_hook: ModuleType) -> None:
     with pytest.raises(SystemExit, match=r"^ERROR:"):
         pre_hook.load_answers()
+
+
+def test_long_stack_name_fits_when_no_bucket_is_created(pre_hook: ModuleType) -> None:
+    """Only the bucket name limits stack_name to lowercase and ~35 characters; the function name allows 54."""
+    assert errors_for(pre_hook, stack_name="Upper-" + "a" * 48, create_bucket=False, existing_bucket_name="my-data") == []
