@@ -367,5 +367,6 @@ def test_unrendered_hook_refuses_to_run(pre_hook: ModuleType) -> None:
 
 
 def test_long_stack_name_fits_when_no_bucket_is_created(pre_hook: ModuleType) -> None:
-    """Only the bucket name limits stack_name to lowercase and ~35 characters; the function name allows 54."""
-    assert errors_for(pre_hook, stack_name="Upper-" + "a" * 48, create_bucket=False, existing_bucket_name="my-data") == []
+    """Only the bucket name limits stack_name to lowercase and ~40 characters; the function name allows 54."""
+    name = "Upper-" + "a" * 48
+    assert errors_for(pre_hook, stack_name=name, create_bucket=False, existing_bucket_name="my-data") == []
