@@ -27,6 +27,11 @@ CHAIN_ENV = {
 }
 
 
+def sized(mode: str, approx_bytes: int) -> int:
+    """Bytes mode processes ~10x faster than csv/jsonl: give it ~10x the input for as many hops."""
+    return approx_bytes * 10 if mode == "bytes" else approx_bytes
+
+
 def make_input(mode: str, approx_bytes: int, seed: int) -> bytes:
     """A mode-appropriate input with the awkward cases: quoted commas/quotes/newlines, unicode,
     CRLF, blank lines, and a few bad records (which must be quarantined, not crash the run)."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Runner, make_input
+from .conftest import Runner, make_input, sized
 
 pytestmark = pytest.mark.e2e
 # Far below Lambda's 1 s minimum so small inputs take many hops, yet above what a cold sandbox
@@ -23,7 +23,7 @@ REQUIRED = {
 
 @pytest.fixture(scope="module")
 def chain_input(mode: str) -> bytes:
-    return make_input(mode, 800_000, seed=7)
+    return make_input(mode, sized(mode, 800_000), seed=7)
 
 
 _REFERENCE: dict[bytes, tuple[dict[str, Any], bytes]] = {}

@@ -17,7 +17,7 @@ import pytest
 from devtools import project
 from devtools.proc import pid_alive, port_open
 
-from .conftest import CHAIN_ENV, PROJECT_DIR, make_input
+from .conftest import CHAIN_ENV, PROJECT_DIR, make_input, sized
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +68,8 @@ def test_success_exits_zero_writes_files_and_cleans_up(tmp_path: Path, mode: str
 
 
 def test_failure_exits_nonzero_with_empty_output_and_cleans_up(tmp_path: Path, mode: str) -> None:
-    argv, log = _cli(tmp_path, make_input(mode, 400_000, seed=4), "--timeout-ms", "200", "--faults", "overwrite:1")
+    data = make_input(mode, sized(mode, 400_000), seed=4)
+    argv, log = _cli(tmp_path, data, "--timeout-ms", "200", "--faults", "overwrite:1")
     done = subprocess.run(argv, cwd=PROJECT_DIR, env=_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -79,7 +80,7 @@ def test_failure_exits_nonzero_with_empty_output_and_cleans_up(tmp_path: Path, m
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_stops_everything(tmp_path: Path, mode: str, sig: signal.Signals) -> None:
-    argv, log = _cli(tmp_path, make_input(mode, 3_000_000, seed=5), "--timeout-ms", "3000")
+    argv, log = _cli(tmp_path, make_input(mode, sized(mode, 3_000_000), seed=5), "--timeout-ms", "3000")
     proc = subprocess.Popen(argv, cwd=PROJECT_DIR, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
