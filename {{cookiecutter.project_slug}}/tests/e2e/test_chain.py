@@ -23,7 +23,7 @@ REQUIRED = {
 
 @pytest.fixture(scope="module")
 def chain_input(mode: str) -> bytes:
-    return make_input(mode, sized(mode, 800_000), seed=7)
+    return make_input(mode, sized(mode, 3_000_000), seed=7)
 
 
 _REFERENCE: dict[bytes, tuple[dict[str, Any], bytes]] = {}

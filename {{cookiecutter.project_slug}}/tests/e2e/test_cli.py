@@ -68,7 +68,7 @@ def test_success_exits_zero_writes_files_and_cleans_up(tmp_path: Path, mode: str
 
 
 def test_failure_exits_nonzero_with_empty_output_and_cleans_up(tmp_path: Path, mode: str) -> None:
-    data = make_input(mode, sized(mode, 400_000), seed=4)
+    data = make_input(mode, sized(mode, 2_000_000), seed=4)
     argv, log = _cli(tmp_path, data, "--timeout-ms", "200", "--faults", "overwrite:1")
     done = subprocess.run(argv, cwd=PROJECT_DIR, env=_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
