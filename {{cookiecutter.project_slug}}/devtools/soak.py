@@ -145,10 +145,11 @@ def check_output(mode: str, output: bytes, expected: Generated, version: str) ->
 
 def single_pass(mode: str, data: bytes, env: dict[str, str]) -> tuple[bytes, int, int]:
     """The reference: the mode's reader and process.py over the whole object in one go, no S3."""
-    pkg = project.PACKAGE
-    config = importlib.import_module(f"{pkg}.config")
-    records = importlib.import_module(f"{pkg}.records")
-    process = importlib.import_module(f"{pkg}.process")
+    from .status import deployed_package
+
+    config = deployed_package("config")
+    records = deployed_package("records")
+    process = deployed_package("process")
     cfg = config.Config.from_env({"INPUT_PREFIX": project.INPUT_PREFIX, "INPUT_SUFFIX": project.INPUT_SUFFIX, **env})
     reader = records.RecordReader(iter([data]), 0, 0, {}, len(data), cfg)
     state = process.initial_state()
@@ -266,10 +267,10 @@ def _committed(s3: Any, bucket: str, manifest: dict[str, Any]) -> bytes:
 def run_chain(spec: ChainSpec, server: MotoServer, log: Any = None, max_resumes: int = 3) -> ChainResult:
     """Run one chain through the emulator and judge its committed output."""
     # Imported here: the package is importable only with src/ on the path (python -m from the project).
-    from importlib import import_module
+    from .status import deployed_package
 
-    layout_mod = import_module(f"{project.PACKAGE}.layout")
-    runs_mod = import_module(f"{project.PACKAGE}.runs")
+    layout_mod = deployed_package("layout")
+    runs_mod = deployed_package("runs")
     mode = project.MODE
     res = ChainResult(spec.describe())
     versions = {v: generate(mode, spec.records, v, spec.seed) for v in ("A", "B")}

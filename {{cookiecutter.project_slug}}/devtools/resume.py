@@ -1,0 +1,267 @@
+"""`make resume RUN=<id>`: continue a failed or stopped run from its last committed checkpoint.
+
+Fix the cause first (raise MAX_HOPS after a depth-guard trip, a longer timeout after a no-progress
+stop, whatever the on-failure queue says for a run whose async retries ran out); the run then goes
+on from its newest checkpoint, keeping everything already committed, and ends like any run.
+
+Deployed stack (--bucket/BUCKET or --stack/STACK; the function from the stack's outputs, or
+--function/FUNCTION): sends the function the resume payload
+{"kind":"recursive-s3-resume","bucket":B,"run_id":R} asynchronously; --wait polls until it ends.
+Change the function's configuration (e.g. MAX_HOPS) with `make deploy` before resuming.
+
+Local emulator (the default): `make simulate` keeps each run's bucket in .simulate/state; this
+restores it into a fresh moto S3, runs the resume through the same Lambda emulator as simulate,
+with --env NAME=value overriding the function's environment (the fix), writes OUTPUT and SUMMARY
+like simulate, and keeps the new state again. Exits 0 exactly when the run succeeded.
+
+    python -m devtools.resume RUN_ID [--env MAX_HOPS=5000] [--timeout-ms MS] [--output F] [--summary F]
+    python -m devtools.resume RUN_ID --stack my-stack [--wait]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import project
+from .status import DEFAULT_STATE_DIR, config, deployed_package, render, run_status, target_for
+
+EXIT_FAILED, EXIT_USAGE = 1, 2
+
+
+# -- the emulator's state, kept between commands ------------------------------------------------------
+@dataclass
+class LocalState:
+    """A copy of one simulated run's bucket on disk: every object, plus how the function was set up."""
+
+    path: Path
+    bucket: str
+    keys: dict[str, str]  # S3 key -> file name under path/objects
+    env: dict[str, str] = field(default_factory=dict)
+    timeout_ms: int = 900_000
+    server: Any = None
+
+    @staticmethod
+    def save(s3: Any, bucket: str, state_dir: Path, env: dict[str, str] | None = None, timeout_ms: int = 900_000) -> Path:
+        """Copy every object of `bucket` to state_dir/<bucket>/ (replacing an older copy)."""
+        dest = state_dir / bucket
+        tmp = state_dir / f".{bucket}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / "objects").mkdir(parents=True)
+        keys: dict[str, str] = {}
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for obj in page.get("Contents", []):
+                name = f"{len(keys):06d}"
+                (tmp / "objects" / name).write_bytes(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
+                keys[obj["Key"]] = name
+        doc = {"bucket": bucket, "saved_at": time.time(), "keys": keys, "env": env or {}, "timeout_ms": timeout_ms}
+        (tmp / "index.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False))
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.rename(dest)
+        return dest
+
+    @classmethod
+    def load(cls, path: Path) -> LocalState:
+        doc = json.loads((path / "index.json").read_text())
+        return cls(path, doc["bucket"], doc["keys"], doc.get("env", {}), int(doc.get("timeout_ms", 900_000)))
+
+    @classmethod
+    def find(cls, state_dir: Path, run_id: str) -> LocalState | None:
+        """The newest kept bucket that holds `run_id`."""
+        marker = f"{project.STATE_PREFIX}runs/{run_id}/"
+        found: list[LocalState] = []
+        for index in state_dir.glob("*/index.json"):
+            state = cls.load(index.parent)
+            if any(k.startswith(marker) for k in state.keys):
+                found.append(state)
+        found.sort(key=lambda s: (s.path / "index.json").stat().st_mtime)
+        return found[-1] if found else None
+
+    @contextmanager
+    def serve(self) -> Iterator[Any]:
+        """A moto S3 server holding this bucket again (stopped on exit); yields its client."""
+        from .s3_server import MotoServer
+
+        with MotoServer() as server:
+            self.server = server
+            s3 = server.client(region=project.REGION)
+            if project.REGION == "us-east-1":
+                s3.create_bucket(Bucket=self.bucket)
+            else:
+                s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": project.REGION})
+            for key, name in self.keys.items():
+                s3.put_object(Bucket=self.bucket, Key=key, Body=(self.path / "objects" / name).read_bytes())
+            try:
+                yield s3
+            finally:
+                self.server = None
+
+
+def save_state(s3: Any, bucket: str, state_dir: Path, env: dict[str, str], timeout_ms: int) -> Path:
+    """What `make simulate` calls to keep a run for `make status` / `make resume`."""
+    return LocalState.save(s3, bucket, state_dir, env, timeout_ms)
+
+
+# -- resuming ---------------------------------------------------------------------------------------
+def resume_event(bucket: str, run_id: str) -> dict[str, Any]:
+    runs = deployed_package("runs")
+    event: dict[str, Any] = runs.resume_event(bucket, run_id)
+    return event
+
+
+def committed_output(s3: Any, bucket: str, run_id: str) -> Iterator[bytes]:
+    runs = deployed_package("runs")
+    yield from runs.committed_output(s3, bucket, run_id, config())
+
+
+def resume_local(
+    local: LocalState,
+    s3: Any,
+    run_id: str,
+    env: dict[str, str],
+    timeout_ms: int | None,
+    state_dir: Path,
+    output: Path | None = None,
+    log: Path | None = None,
+    max_wall_s: float = 1800.0,
+) -> dict[str, Any]:
+    """Run the resume through the Lambda emulator against the restored bucket; keep the new state."""
+    from .emulator import Emulator
+
+    function_env = {**project.function_env(), **local.env, **env}
+    log_fh = None
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log_fh = log.open("ab")
+    emulator = Emulator(
+        handler=project.HANDLER,
+        function_name=project.FUNCTION_NAME,
+        function_env=function_env,
+        s3_endpoint=local.server.endpoint,
+        timeout_ms=timeout_ms or local.timeout_ms,
+        region=project.REGION,
+        memory_mb=project.MEMORY_MB,
+        log=log_fh,
+    )
+    try:
+        with emulator:
+            emulator.submit_async(resume_event(local.bucket, run_id))
+            finished = emulator.run(max_wall_s)
+            stats = emulator.summary()
+    finally:
+        if log_fh is not None:
+            log_fh.close()
+    stats.pop("timeline", None)
+    status = run_status(s3, local.bucket, run_id)
+    status["resume"] = {
+        k: stats[k] for k in ("invocations", "kills", "timeouts", "errors", "retries", "duplicates", "recycles")
+    }
+    if not finished:
+        status["resume"]["error"] = f"still running after {max_wall_s:.0f} s"
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with output.open("wb") as fh:
+            if status.get("state") == "succeeded":
+                for chunk in committed_output(s3, local.bucket, run_id):
+                    fh.write(chunk)
+    LocalState.save(s3, local.bucket, state_dir, {**local.env, **env}, timeout_ms or local.timeout_ms)
+    return status
+
+
+def resume_deployed(target: Any, run_id: str, wait_s: float, poll_s: float = 5.0) -> dict[str, Any]:
+    if not target.function:
+        raise LookupError("no function to invoke: pass --stack (or STACK) or --function (or FUNCTION)")
+    before = run_status(target.s3, target.bucket, run_id)
+    if before.get("state") == "unknown":
+        raise LookupError(f"run {run_id} has no checkpoint in s3://{target.bucket}")
+    target.lambda_client.invoke(
+        FunctionName=target.function,
+        InvocationType="Event",
+        Payload=json.dumps(resume_event(target.bucket, run_id)).encode(),
+    )
+    print(f"sent the resume payload for run {run_id} to {target.function}", file=sys.stderr)
+    status = before
+    end = time.monotonic() + wait_s
+    while wait_s > 0 and time.monotonic() < end:
+        time.sleep(poll_s)
+        status = run_status(target.s3, target.bucket, run_id)
+        if status.get("state") != "running" and status.get("hop") != before.get("hop"):
+            break
+        if status.get("state") == "succeeded":
+            break
+    return status
+
+
+def _parse_env(items: list[str]) -> dict[str, str]:
+    env = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise SystemExit(f"ERROR: --env {item!r} must look like NAME=value")
+        env[name] = value
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m devtools.resume",
+        description=(__doc__ or "").split("\n\n")[0],
+        epilog=(__doc__ or "").split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("run_id", metavar="RUN_ID", help="the run to continue")
+    p.add_argument("--bucket", default=None, help="a deployed bucket (default: env BUCKET)")
+    p.add_argument("--stack", default=None, help="a deployed stack name (default: env STACK)")
+    p.add_argument("--function", default=None, help="the deployed function (default: stack output, env FUNCTION)")
+    p.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="deployed: poll status this long")
+    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="the emulator's kept state")
+    p.add_argument("--env", action="append", default=[], help="local: function env NAME=value (the fix)")
+    p.add_argument("--timeout-ms", type=int, default=None, help="local: the function timeout (default: as simulated)")
+    p.add_argument("--output", type=Path, default=None, help="local: where to write the committed output")
+    p.add_argument("--summary", type=Path, default=None, help="where to write the final status as JSON")
+    p.add_argument("--log", type=Path, default=Path(".simulate/resume.log"), help="local: handler + emulator log")
+    p.add_argument("--max-wall-s", type=float, default=1800.0, help="local: safety timeout")
+    try:
+        a = p.parse_args(argv)
+        env = _parse_env(a.env)
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+            return EXIT_USAGE
+        return int(exc.code or 0)
+    local = False
+    try:
+        with target_for(a.run_id, a.bucket, a.stack, a.state_dir, a.function) as target:
+            local = target.local is not None
+            if local:
+                status = resume_local(
+                    target.local, target.s3, a.run_id, env, a.timeout_ms, a.state_dir, a.output, a.log, a.max_wall_s
+                )
+            else:
+                if env or a.timeout_ms:
+                    print("ERROR: --env/--timeout-ms apply to local runs; redeploy to change a stack", file=sys.stderr)
+                    return EXIT_USAGE
+                status = resume_deployed(target, a.run_id, a.wait)
+    except LookupError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if a.summary is not None:
+        a.summary.parent.mkdir(parents=True, exist_ok=True)
+        a.summary.write_text(json.dumps(status, indent=1, default=str) + "\n")
+    print(render(status))
+    if local or a.wait > 0:
+        return 0 if status.get("state") == "succeeded" else EXIT_FAILED
+    return 0  # sent; `make status RUN=...` follows it
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""`make status RUN=<id>`: where a run stands, from what it committed in S3.
+
+Shows the hop, offset / object size, records, bad records, and the state: running, succeeded,
+failed or abandoned, with the error that ended it (or the run that superseded it).
+
+Where the run is looked up, first match wins:
+  --bucket B (or env BUCKET)     a deployed stack's bucket, with your AWS credentials;
+  --stack S  (or env STACK)      the bucket named in that CloudFormation stack's outputs;
+  otherwise the local state that `make simulate` keeps in .simulate/state (--state-dir):
+  runs of the emulator, kept after the simulator exits so they can be inspected and resumed.
+
+    python -m devtools.status RUN_ID [--bucket B | --stack S | --state-dir DIR] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import project
+
+DEFAULT_STATE_DIR = Path(".simulate/state")
+EXIT_UNKNOWN = 1
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def deployed_package(module: str) -> Any:
+    """A module of the deployed package (src/ is put on sys.path, as SAM's CodeUri and pytest do)."""
+    if str(SRC) not in sys.path:
+        sys.path.insert(0, str(SRC))
+    return importlib.import_module(f"{project.PACKAGE}.{module}")
+
+
+def config() -> Any:
+    """The deployed code's Config with this project's baked prefixes (as template.yaml sets them)."""
+    cfg_mod = deployed_package("config")
+    return cfg_mod.Config.from_env(project.function_env())
+
+
+def run_status(s3: Any, bucket: str, run_id: str) -> dict[str, Any]:
+    runs = deployed_package("runs")
+    doc: dict[str, Any] = runs.run_status(s3, bucket, run_id, config())
+    return doc
+
+
+# -- where runs live ------------------------------------------------------------------------------
+@dataclass
+class Target:
+    """A bucket and the clients to reach it (AWS, or a moto server holding the local state)."""
+
+    bucket: str
+    s3: Any
+    lambda_client: Any = None
+    function: str | None = None
+    local: Any = None  # devtools.resume.LocalState when the run lives in the emulator's state
+
+
+def stack_outputs(stack: str, region: str | None = None) -> dict[str, str]:
+    import boto3
+
+    cfn = boto3.client("cloudformation", region_name=region or os.environ.get("AWS_REGION") or project.REGION)
+    stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+
+
+@contextmanager
+def target_for(
+    run_id: str, bucket: str | None, stack: str | None, state_dir: Path, function: str | None = None
+) -> Iterator[Target]:
+    """The place that holds `run_id`: a deployed bucket, or the local emulator state (started here)."""
+    bucket = bucket or os.environ.get("BUCKET") or None
+    stack = stack or os.environ.get("STACK") or None
+    if bucket or stack:
+        import boto3
+
+        region = os.environ.get("AWS_REGION") or project.REGION
+        if stack:
+            outputs = stack_outputs(stack, region)
+            bucket = bucket or outputs["BucketName"]
+            function = function or outputs.get("FunctionArn") or outputs.get("FunctionName")
+        yield Target(
+            str(bucket),
+            boto3.client("s3", region_name=region),
+            boto3.client("lambda", region_name=region),
+            function or os.environ.get("FUNCTION"),
+        )
+        return
+    from .resume import LocalState
+
+    local = LocalState.find(state_dir, run_id)
+    if local is None:
+        raise LookupError(
+            f"run {run_id} is not in the local emulator state ({state_dir}); for a deployed stack "
+            "pass BUCKET=<bucket> or STACK=<stack name>"
+        )
+    with local.serve() as s3:
+        yield Target(local.bucket, s3, local=local)
+
+
+# -- printing -------------------------------------------------------------------------------------
+def render(status: dict[str, Any]) -> str:
+    state = status.get("state", "unknown")
+    lines = [f"run {status.get('run_id')}: {state}"]
+    src = status.get("source")
+    if src:
+        lines.append(f"  object       s3://{src['bucket']}/{src['key']}  (ETag {src['etag']}, {src['size']} bytes)")
+    size = status.get("size", (src or {}).get("size"))
+    offset = status.get("offset")
+    if offset is not None and size is not None:
+        pct = 100.0 * offset / size if size else 100.0
+        lines.append(f"  hop          {status.get('hop', status.get('hops'))}")
+        lines.append(f"  offset       {offset} / {size} bytes ({pct:.1f}%)")
+    if status.get("records") is not None:
+        lines.append(
+            f"  records      {status['records']}   bad records {status.get('bad_records')}"
+            f"   output items {status.get('output_items')}"
+        )
+    if state == "running" and status.get("seconds_since_update") is not None:
+        lines.append(
+            f"  last commit  {status['seconds_since_update']} s ago (a run whose last commit is older than "
+            "the function timeout has stopped: its retries ran out; see the on-failure queue, then resume it)"
+        )
+    if status.get("error"):
+        lines.append(f"  why          {status.get('error_type')}: {status['error']}")
+    if status.get("superseded_by"):
+        lines.append(f"  superseded   by run {status['superseded_by']} (the object changed; policy restart)")
+    if state == "succeeded":
+        lines.append(f"  output       {len(status.get('parts', []))} parts, result {json.dumps(status.get('result'))}")
+    if state in ("failed", "running"):
+        lines.append(f"  resume with  make resume RUN={status.get('run_id')}  (after fixing the cause)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m devtools.status",
+        description=(__doc__ or "").split("\n\n")[0],
+        epilog=(__doc__ or "").split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("run_id", metavar="RUN_ID", help="the run id (see the simulate summary, logs or the manifest)")
+    p.add_argument("--bucket", default=None, help="the deployed bucket (default: env BUCKET)")
+    p.add_argument("--stack", default=None, help="a deployed stack name (default: env STACK)")
+    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="the emulator's kept state")
+    p.add_argument("--json", action="store_true", help="print the status as JSON")
+    a = p.parse_args(argv)
+    if not a.run_id:
+        print("ERROR: say which run: make status RUN=<run id>", file=sys.stderr)
+        return 2
+    try:
+        with target_for(a.run_id, a.bucket, a.stack, a.state_dir) as target:
+            status = run_status(target.s3, target.bucket, a.run_id)
+    except LookupError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return EXIT_UNKNOWN
+    status.setdefault("checked_at", time.time())
+    print(json.dumps(status, indent=1, default=str) if a.json else render(status))
+    return EXIT_UNKNOWN if status.get("state") == "unknown" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
