@@ -48,6 +48,7 @@ class Options:
     concurrency: int = 4
     progress: bool = True
     project_dir: Path = field(default_factory=Path.cwd)
+    keep_state: Path | None = None  # keep the run's bucket here for `make status` / `make resume`
 
 
 # Stoppers for what a run has started: run()'s finally calls them, and atexit does too in case the
@@ -232,6 +233,10 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
             progress.stop()
             progress = None
         summary = _collect(s3, bucket, emulator, len(data), finished, opts)
+        if opts.keep_state is not None:
+            from .resume import save_state
+
+            save_state(s3, bucket, opts.keep_state, opts.env, opts.timeout_ms)
         summary["cache_hits"] = summary.get("cache_hits") or cache_hits_from_log(opts.log, log_start)
         summary["wall_ms"] = round((time.monotonic() - started) * 1000)
         if opts.output is not None:
@@ -404,6 +409,7 @@ def parse_args(argv: list[str] | None) -> Options:
     p.add_argument("--max-wall-s", type=float, default=1800.0, help="safety timeout for the whole run")
     p.add_argument("--concurrency", type=int, default=4, help="sandboxes that may run at once")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--keep-state", type=Path, default=None, help="keep the run here for make status/resume")
     a = p.parse_args(argv)
     if not a.input.is_file():
         raise SystemExit(f"ERROR: INPUT={a.input} is not a file")
@@ -426,6 +432,7 @@ def parse_args(argv: list[str] | None) -> Options:
         max_wall_s=a.max_wall_s,
         concurrency=a.concurrency,
         progress=not a.no_progress,
+        keep_state=a.keep_state,
     )
 
 
