@@ -11,6 +11,10 @@ import time
 from typing import Protocol
 
 
+# Commit requests are few and their latency is measured, so a small allowance over the estimate.
+_COMMIT_SAFETY = 1.25
+
+
 class LambdaContext(Protocol):
     aws_request_id: str
     invoked_function_arn: str
@@ -41,15 +45,17 @@ class HopClock:
             self.put_ms_per_mb = ms / (nbytes / 1e6)
 
     def commit_estimate_ms(self, pending_bytes: int) -> float:
-        # part + quarantine + checkpoint + invoke + launch marker, plus the unflushed output.
-        return 5 * self.rtt_ms + pending_bytes / 1e6 * self.put_ms_per_mb
+        # Part upload + checkpoint + invoke + launch marker, plus moving the unflushed output.
+        return 4 * self.rtt_ms + pending_bytes / 1e6 * self.put_ms_per_mb
 
     def margin_ms(self, pending_bytes: int) -> float:
-        return max(self.floor_ms, self.factor * (self.slowest_batch_ms + self.commit_estimate_ms(pending_bytes)))
+        return max(
+            self.floor_ms, self.factor * self.slowest_batch_ms + _COMMIT_SAFETY * self.commit_estimate_ms(pending_bytes)
+        )
 
     def should_stop(self, pending_bytes: int) -> bool:
         return self.remaining_ms() < self.margin_ms(pending_bytes)
 
     def out_of_time(self) -> bool:
         """For readers deep inside one batch: stop pulling more bytes when even the commit is at risk."""
-        return self.remaining_ms() < self.floor_ms + self.factor * self.commit_estimate_ms(0)
+        return self.remaining_ms() < self.floor_ms + _COMMIT_SAFETY * self.commit_estimate_ms(0)

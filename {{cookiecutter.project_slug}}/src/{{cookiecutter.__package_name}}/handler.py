@@ -35,6 +35,10 @@ from .telemetry import MetricUnit, logger, metrics
 CONFIG = Config.from_env()
 # Module level on purpose: it outlives the invocation on a warm container (see etag_cache.py).
 CACHE = EtagCache(CONFIG.cache_memory_bytes, CONFIG.cache_disk_bytes, CONFIG.cache_dir)
+# Built during init (~150 ms of loading service models), which Lambda does not count against a
+# hop's timeout, rather than inside the first hop.
+s3_client()
+lambda_client()
 
 
 class StateError(Exception):

@@ -28,6 +28,9 @@ class ObjectSource:
         self.ref = ref
         self.cache = cache
         self.chunk_size = chunk_size
+        # Reads start small and double: a hop on a short timeout gets its first records quickly,
+        # and one that stops early has fetched little it does not use.
+        self._size = min(chunk_size, 64 * 1024)
         self.bytes_fetched = 0
         self.cache_bytes = 0
         self.cache_hit = False
@@ -60,7 +63,7 @@ class ObjectSource:
         while offset < self.ref.size:
             body = self._open(offset)
             try:
-                while chunk := body.read(self.chunk_size):
+                while chunk := body.read(self._next_size()):
                     self.bytes_fetched += len(chunk)
                     offset += len(chunk)
                     yield chunk
@@ -76,6 +79,11 @@ class ObjectSource:
                         f"{self.ref.size} {reopens} times in a row"
                     )
                 time.sleep(min(2.0, 0.05 * 2**reopens))
+
+    def _next_size(self) -> int:
+        size = self._size
+        self._size = min(self.chunk_size, size * 2)
+        return size
 
     def _open(self, offset: int) -> Any:
         ref = self.ref
