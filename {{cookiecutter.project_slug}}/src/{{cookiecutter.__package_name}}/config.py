@@ -39,7 +39,7 @@ class Config:
     target_batch_ms: int = 100
     min_margin_ms: int = 500
     margin_factor: float = 1.5
-    read_chunk_bytes: int = 1 << 20
+    read_chunk_bytes: int = 256 << 10
     max_record_bytes: int = 64 << 20
     part_bytes: int = 16 << 20
     cache_memory_bytes: int = 64 << 20

@@ -22,6 +22,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from functools import partial
 from itertools import islice, repeat
 from typing import Any
 
@@ -35,7 +36,8 @@ MODE = "csv"
 OUTPUT_EXT = ".jsonl"
 
 _SENTINEL = "\ufdd0\ufdd1 end-of-window \ufdd1\ufdd0"
-_SENTINEL_ROW = [_SENTINEL]
+# zip(..., strict=True) as a C callable for map(): a row of the wrong width raises inside the bulk path.
+_zip_strict = partial(zip, strict=True)
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
 # Rows are bounded by MAX_RECORD_BYTES instead of the csv module's 128 KiB default field limit.
@@ -50,7 +52,7 @@ class _Window:
     between (C speed), so nothing is done per row in Python for offsets.
     """
 
-    def __init__(self, data: bytes, offset: int, at_eof: bool, strip_bom: bool) -> None:
+    def __init__(self, data: bytes, offset: int, at_eof: bool, strip_bom: bool, width: int) -> None:
         self.data = data
         self.offset = offset
         try:
@@ -67,7 +69,10 @@ class _Window:
             text += "\n"
         self.real_lines = text.count("\n")
         self.real_chars = len(text)
-        self.text = text + _SENTINEL + "\n"
+        # The sentinel row has the header's width, so the bulk path turns it into a dict like any
+        # other row and only has to drop it, rather than fail over to the row-by-row path.
+        self.sentinel_row = [_SENTINEL] * width
+        self.text = text + ",".join(self.sentinel_row) + "\n"
         self.total_lines = self.real_lines + 1  # with the sentinel line
         self.at_eof = at_eof
         self.ascii = data.isascii()
@@ -158,7 +163,8 @@ class RecordReader:
             self._first = False
             check_text(data[:8192], "CSV")
             strip_bom = data.startswith(UTF8_BOM)
-        self._win = _Window(data, self._buf.offset, self._buf.eof, strip_bom)
+        width = len(self._header) if self._header is not None else 1
+        self._win = _Window(data, self._buf.offset, self._buf.eof, strip_bom, width)
         self._at = (0, 0)
         self._carry = 0
         return self._win
@@ -175,28 +181,31 @@ class RecordReader:
         return self._parse_rows(win, budget, batch)
 
     def _parse_bulk(self, win: _Window, budget: int, batch: Batch) -> int | None:
-        """The common case in C; None (having consumed nothing) when the batch needs _parse_rows."""
+        """The common case, all in C; None (having kept nothing) when the batch needs _parse_rows.
+
+        Rows go straight from the csv reader into dicts: materialising them as lists first halves
+        the speed (measured). A row of the wrong width (or blank) makes the strict zip raise.
+        """
         header = self._header
         assert header is not None
+        records = batch.records
+        mark = len(records)
         try:
-            rows = list(islice(win.reader, budget))
-        except csv.Error:
+            records.extend(map(dict, map(_zip_strict, repeat(header), islice(win.reader, budget))))
+        except (ValueError, csv.Error):
+            del records[mark:]
             return None
+        taken = len(records) - mark
         at = win.where()
-        sentinel = at[0] >= win.total_lines
-        if sentinel:
-            if not rows or rows[-1] != _SENTINEL_ROW:
+        if at[0] >= win.total_lines:  # the sentinel line has been read
+            if not taken or list(records[-1].values()) != win.sentinel_row:
+                del records[mark:]
                 return None  # the window's last row continues past it
-            rows.pop()
-        width = len(header)
-        if rows and (min(map(len, rows)) != width or max(map(len, rows)) != width):
-            return None
-        batch.records.extend(map(dict, map(zip, repeat(header), rows)))
-        if sentinel:
+            records.pop()
             self._close_window(win, win.real_lines, win.real_chars)
-        else:
-            self._at = at
-        return budget - len(rows)
+            return budget - taken + 1
+        self._at = at
+        return budget - taken
 
     def _parse_rows(self, win: _Window, budget: int, batch: Batch) -> int:
         reader = win.reader
@@ -216,7 +225,7 @@ class RecordReader:
                 continue
             end = win.where()
             if end[0] >= last_line:  # the sentinel line has been read
-                if row == _SENTINEL_ROW:
+                if row == win.sentinel_row:
                     self._close_window(win, win.real_lines, win.real_chars)
                 elif win.at_eof:
                     self._unclosed_quote(win, start, batch)

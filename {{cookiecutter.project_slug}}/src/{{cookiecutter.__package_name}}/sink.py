@@ -48,6 +48,7 @@ class AttemptSink:
         self._pending = 0
         self._items = 0
         self._bad: list[dict[str, Any]] = []
+        self.put_ms = 0.0  # time spent uploading parts (excluded from batch timings)
 
     @property
     def pending_bytes(self) -> int:
@@ -71,8 +72,10 @@ class AttemptSink:
         key = self.layout.part(self.hop, self.attempt, len(self.parts), self.ext)
         started = time.perf_counter()
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        elapsed = (time.perf_counter() - started) * 1000
+        self.put_ms += elapsed
         if self.on_put is not None:
-            self.on_put((time.perf_counter() - started) * 1000, len(body))
+            self.on_put(elapsed, len(body))
         self.parts.append(Part(key=key, items=self._items, bytes=len(body)))
         self._chunks, self._pending, self._items = [], 0, 0
 

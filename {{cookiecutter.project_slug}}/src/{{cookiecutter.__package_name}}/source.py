@@ -34,13 +34,17 @@ class ObjectSource:
         self.bytes_fetched = 0
         self.cache_bytes = 0
         self.cache_hit = False
+        # Time spent opening streams and revalidating: paid once per hop, not per batch.
+        self.setup_ms = 0.0
 
     def chunks(self, offset: int) -> Iterator[bytes]:
         """Successive chunks of the object from `offset` to its end (none when offset == size)."""
         ref = self.ref
         entry: CacheEntry | None = None
         if self.cache is not None:
+            started = time.perf_counter()
             entry = self.cache.validated(self.s3, ref.bucket, ref.key, ref.etag, ref.version_id)
+            self.setup_ms += (time.perf_counter() - started) * 1000
             if entry is not None and not entry.start <= offset <= entry.end:
                 entry = None
             self.cache_hit = entry is not None
@@ -95,12 +99,15 @@ class ObjectSource:
         }
         if ref.version_id:
             params["VersionId"] = ref.version_id
+        started = time.perf_counter()
         try:
             return self.s3.get_object(**params)["Body"]
         except Exception as exc:
             if is_precondition_failed(exc) or is_missing(exc):
                 raise ObjectChangedError(ref.bucket, ref.key, ref.etag, self._current_etag()) from None
             raise
+        finally:
+            self.setup_ms += (time.perf_counter() - started) * 1000
 
     def _current_etag(self) -> str | None:
         try:
