@@ -51,7 +51,9 @@ class LocalState:
     server: Any = None
 
     @staticmethod
-    def save(s3: Any, bucket: str, state_dir: Path, env: dict[str, str] | None = None, timeout_ms: int = 900_000) -> Path:
+    def save(
+        s3: Any, bucket: str, state_dir: Path, env: dict[str, str] | None = None, timeout_ms: int = 900_000
+    ) -> Path:
         """Copy every object of `bucket` to state_dir/<bucket>/ (replacing an older copy)."""
         dest = state_dir / bucket
         tmp = state_dir / f".{bucket}.tmp"

@@ -25,19 +25,28 @@ import pytest
 # folder also runs on its own.
 with mock.patch.dict(
     os.environ,
-    {"INPUT_PREFIX": "incoming/", "INPUT_SUFFIX": "", "CACHE_DIR": tempfile.mkdtemp(prefix="rel-cache-")},
+    {
+        "INPUT_PREFIX": "incoming/",
+        "INPUT_SUFFIX": "",
+        "CACHE_DIR": tempfile.mkdtemp(prefix="rel-cache-"),
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    },
 ):
     from {{ cookiecutter.__package_name }} import handler
 
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import EndpointConnectionError
 
 from devtools.soak import CHAIN_ENV, Generated, generate
 from {{ cookiecutter.__package_name }}.config import Config
 from {{ cookiecutter.__package_name }}.etag_cache import EtagCache
 from {{ cookiecutter.__package_name }}.records import MODE
-from tests.unit.harness import BUCKET, FakeContext, Harness, InjectedCrash, aws, make_config, s3_event
+from tests.unit.harness import BUCKET, FakeContext, Harness, InjectedCrash, Outcome, aws, make_config, raw_of, s3_event
 
-__all__ = ["BUCKET", "MODE", "Chain", "FaultPlan", "Harness", "InjectedCrash", "http_faults", "s3_event"]
+__all__ = [
+    "BUCKET", "MODE", "Chain", "FaultPlan", "Harness", "InjectedCrash", "Outcome",
+    "failed_run", "finished_run", "http_faults", "keys", "raw_of", "s3_event", "sample",
+]  # fmt: skip
 
 
 def small_config(cache_dir: str, **changes: Any) -> Config:
@@ -66,6 +75,41 @@ def h(cfg: Config) -> Iterator[Harness]:
 def sample(n: int = 60, version: str = "A", seed: int = 5) -> Generated:
     """An input of this project's mode whose good records carry unique ids (see devtools.soak)."""
     return generate(MODE, n, version, seed)
+
+
+def keys(h: Harness, prefix: str = "") -> list[str]:
+    pages = h.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+
+
+def _key(data: bytes) -> str:
+    import hashlib
+
+    return f"incoming/input {hashlib.sha256(data).hexdigest()[:12]}"
+
+
+def finished_run(h: Harness, data: bytes, budget: int | None = 12) -> Outcome:
+    """Run `data` as a whole chain that must succeed; what it committed."""
+    chain = Chain(h, budget=budget).run(h.put_input(data, _key(data)))
+    assert not chain.failed, [d.errors for d in chain.failed]
+    return h.outcome(chain.run_id())
+
+
+def failed_run(h: Harness, data: bytes, budget: int | None = 12) -> dict[str, Any]:
+    """Run `data` as a chain that must fail; its run_status (state failed, with the error)."""
+    from {{ cookiecutter.__package_name }}.layout import run_id_for
+    from {{ cookiecutter.__package_name }}.runs import run_status
+
+    event = h.put_input(data, _key(data))
+    obj = event["Records"][0]["s3"]["object"]
+    chain = Chain(h, budget=budget).run(event)
+    assert chain.failed, "the run was expected to fail"
+    run_id = run_id_for(BUCKET, _key(data), obj["eTag"], None)
+    status = run_status(h.s3, BUCKET, run_id, h.cfg)
+    assert status["state"] == "failed", status
+    assert type(chain.failed[-1].errors[-1]).__name__ == status["error_type"], "the invocation failed with it"
+    assert keys(h, f"{h.cfg.output_prefix}{run_id}/manifest.json") == [], "a failed run commits no final output"
+    return status
 
 
 # -- crashing proxies ---------------------------------------------------------------------------
@@ -170,6 +214,8 @@ class Chain:
         self.budget = budget
         self.retries = retries
         self.recycle_on_retry = True
+        self._factor = 1
+        self._last_offset: Any = None
         self.duplicate: Callable[[int], bool] = lambda n: False  # delivery number -> deliver twice
         self.before_delivery: Callable[[dict[str, Any]], None] = lambda event: None
         self.deliveries: list[Delivery] = []
@@ -191,8 +237,15 @@ class Chain:
         handler.CACHE = EtagCache(cfg.cache_memory_bytes, cfg.cache_disk_bytes, cfg.cache_dir)
 
     def invoke_once(self, event: dict[str, Any], request_id: str = "req") -> Any:
+        budget = None if self.budget is None else self.budget * self._factor
         with self.wired():
-            return handler.lambda_handler(event, FakeContext(self.budget, request_id))
+            result = handler.lambda_handler(event, FakeContext(budget, request_id))
+        # A hop that made no progress gets twice the budget next time, as a real hop would after a
+        # slow cold start (harness.drive does the same): the call budget is not milliseconds.
+        if isinstance(result, dict) and result.get("status") == "continued":
+            self._factor = self._factor * 2 if result.get("offset") == self._last_offset else 1
+            self._last_offset = result.get("offset")
+        return result
 
     def deliver(self, event: dict[str, Any]) -> Delivery:
         """One async event: first attempt plus retries while it fails; new self-invocations are queued."""
@@ -264,13 +317,16 @@ class HttpFaults:
 
 @contextmanager
 def http_faults(
-    client: Any, operation: str, statuses: Callable[[int, dict[str, Any]], int | None]
+    client: Any, operation: str, statuses: Callable[[int, dict[str, Any]], int | str | None]
 ) -> Iterator[HttpFaults]:
     """Answer requests of `operation` (e.g. "PutObject") with an HTTP error before they are sent.
 
-    `statuses(n, request_params)` gives the status for the n-th request (0-based), or None to send it
-    for real. Registered first, so it runs before moto's own before-send handler; botocore treats
-    the answer as the service's, so its retry policy decides what happens next.
+    `statuses(n, request_params)` gives the answer for the n-th request (0-based): an HTTP status,
+    "drop" (the connection fails before the request reaches S3), or None (sent normally).
+    Registered first, so botocore takes this answer as the service's and its retry policy decides
+    what happens next. Note: botocore calls every before-send handler, so moto's in-process S3
+    still applies a request answered with a status: those are the "applied, but the answer was an
+    error" case (e.g. a 500 after the write). "drop" raises before moto sees the request.
     """
     stats = HttpFaults()
 
@@ -281,7 +337,9 @@ def http_faults(
         if status is None:
             return None
         stats.injected += 1
-        return error_response(request.url, status)
+        if status == "drop":
+            raise EndpointConnectionError(endpoint_url=request.url)
+        return error_response(request.url, int(status))
 
     event = f"before-send.s3.{operation}"
     client.meta.events.register_first(event, before_send, unique_id=f"http-faults-{operation}")

@@ -12,7 +12,7 @@ import pytest
 from {{ cookiecutter.__package_name }}.config import Config
 from tests.unit.harness import Outcome
 
-from .conftest import Chain, FaultPlan, Harness, sample
+from .conftest import Chain, FaultPlan, Harness, keys, sample
 
 
 def same(a: Outcome, b: Outcome) -> None:
@@ -174,9 +174,9 @@ def test_duplicate_of_an_old_hop_after_the_run_finished(h: Harness) -> None:
     chain, event = _first_hop(h, data, "incoming/late")
     chain.run(event)
     run_id = chain.run_id()
-    before_keys = set(h.keys(f"processed/{run_id}/"))
+    before_keys = set(keys(h, f"processed/{run_id}/"))
     late = Chain(h)
     late.deliver(event)
     assert late.deliveries[0].results[0]["status"] == "duplicate"
-    assert set(h.keys(f"processed/{run_id}/")) == before_keys, "a late duplicate must not add output"
+    assert set(keys(h, f"processed/{run_id}/")) == before_keys, "a late duplicate must not add output"
     same(h.outcome(run_id), ref)

@@ -1,0 +1,22 @@
+"""Bytes mode takes any bytes: compressed or binary uploads pass through exactly."""
+
+from __future__ import annotations
+
+import gzip
+import os
+
+import pytest
+
+from .conftest import Harness, finished_run
+
+
+@pytest.mark.parametrize(
+    "data",
+    [gzip.compress(os.urandom(5000)), b"\x00" * 3000, "utf-16 text".encode("utf-16"), b"\xff\xfe\xfd" * 999],
+)
+def test_binary_passes_through_unchanged(h: Harness, data: bytes) -> None:
+    out = finished_run(h, data)
+    assert out.output == data
+    chunk = h.cfg.bytes_chunk_size
+    assert (out.records, out.bad_records) == (-(-len(data) // chunk), 0)
+    assert out.result["bytes"] == len(data)
