@@ -26,7 +26,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Config:
-    input_prefix: str = ""
+    input_prefix: str = "incoming/"
     input_suffix: str = ""
     output_prefix: str = "processed/"
     state_prefix: str = "_state/"
