@@ -1,0 +1,345 @@
+"""`make bench`: bake every mode, measure the generated handler, print a table, write bench/results.json.
+
+Runs with the template's .venv (cookiecutter); the measurements run in an environment of their own
+(build/bench/venv) holding the generated project's pinned boto3, moto[server], aws-lambda-powertools
+and orjson, created with uv when it is installed (python -m venv + pip otherwise). Each measurement
+is a subprocess (bench/throughput.py, chain.py, importtime.py, rss.py); see bench/README.md.
+
+    python bench/run_bench.py [--quick] [--modes csv,jsonl,bytes] [--skip rss,chain,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build" / "bench"
+VENV = BUILD / "venv"
+MODES = ("csv", "jsonl", "bytes")
+NEEDED = ("boto3", "moto", "aws-lambda-powertools", "orjson")  # pins come from the baked project
+
+# Object sizes (bytes). Throughput: big enough that fixed per-run costs are noise, small enough for
+# 5 rounds of every contender. Chain: at least 20 hops of 1000 ms with the project's own process.py.
+SIZES: dict[str, dict[str, int]] = {
+    "full": {
+        "throughput_csv": 64_000_000,
+        "throughput_jsonl": 64_000_000,
+        "throughput_bytes": 256_000_000,
+        "chain_csv": 64_000_000,
+        "chain_jsonl": 64_000_000,
+        "chain_bytes": 400_000_000,
+        "rss_small": 64_000_000,
+        "rss_big": 1_000_000_000,
+    },
+    "quick": {
+        "throughput_csv": 16_000_000,
+        "throughput_jsonl": 16_000_000,
+        "throughput_bytes": 64_000_000,
+        "chain_csv": 8_000_000,
+        "chain_jsonl": 8_000_000,
+        "chain_bytes": 64_000_000,
+        "rss_small": 16_000_000,
+        "rss_big": 64_000_000,
+    },
+}
+ROUNDS = {"full": 5, "quick": 2}
+
+
+def log(msg: str) -> None:
+    print(f"[bench +{time.monotonic() - T0:6.1f}s] {msg}", flush=True)
+
+
+T0 = time.monotonic()
+
+
+def bake(mode: str) -> Path:
+    from cookiecutter.main import cookiecutter
+
+    out = BUILD / f"bake-{mode}"
+    shutil.rmtree(out, ignore_errors=True)
+    home = BUILD / "cookiecutter-home"
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "config.yaml"
+    config.write_text(
+        f"cookiecutters_dir: {json.dumps(str(home / 'cookiecutters'))}\n"
+        f"replay_dir: {json.dumps(str(home / 'replay'))}\n"
+    )
+    return Path(
+        cookiecutter(
+            str(ROOT),
+            no_input=True,
+            extra_context={"processing_mode": mode},
+            output_dir=str(out),
+            config_file=str(config),
+        )
+    )
+
+
+def pins(project: Path) -> list[str]:
+    """The project's own pins (requirements-dev.txt + the package's requirements.txt) for NEEDED."""
+    files = [project / "requirements-dev.txt", *project.glob("src/*/requirements.txt")]
+    found = []
+    for f in files:
+        for line in f.read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            name = line.split("==", 1)[0].split("[", 1)[0].strip().lower()
+            if name in NEEDED and line not in found:
+                found.append(line)
+    return found
+
+
+def venv(project: Path) -> Path:
+    py = VENV / "bin" / "python"
+    wanted = sorted(pins(project))
+    stamp = VENV / ".bench-installed"
+    if py.exists() and stamp.exists() and stamp.read_text().split("\n") == wanted:
+        return py
+    log(f"creating {VENV.relative_to(ROOT)} with {' '.join(wanted)}")
+    uv = shutil.which("uv")
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    if uv:
+        if not py.exists():
+            subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(VENV)], check=True, env=env)
+        subprocess.run([uv, "pip", "install", "--quiet", "--python", str(py), *wanted], check=True, env=env)
+    else:
+        if not py.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *wanted], check=True)
+    stamp.write_text("\n".join(wanted))
+    return py
+
+
+def measure(py: Path, module: str, out: Path, *args: str) -> dict[str, Any]:
+    """Run `python -m bench.<module>` in the bench environment; its JSON result lands in `out`."""
+    logs = BUILD / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    logfile = logs / f"{out.stem}.log"
+    cmd = [str(py), "-m", f"bench.{module}", *args, "--out", str(out)]
+    with logfile.open("w") as fh:
+        rc = subprocess.run(
+            cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)}
+        ).returncode
+    if rc != 0:
+        tail = logfile.read_text()[-4000:]
+        raise RuntimeError(f"{' '.join(cmd)} failed ({rc}); log {logfile}:\n{tail}")
+    doc: dict[str, Any] = json.loads(out.read_text())
+    return doc
+
+
+def machine(py: Path) -> dict[str, Any]:
+    model = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    code = "import sys; print(sys.version.split()[0])"
+    version = subprocess.run([str(py), "-c", code], capture_output=True, text=True)
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = (0.0, 0.0, 0.0)
+    return {
+        "cpu_model": model,
+        "cores": os.cpu_count(),
+        "python": version.stdout.strip(),
+        "platform": platform.platform(),
+        "load_avg_at_start": [round(x, 2) for x in load],
+    }
+
+
+def fmt(x: Any, digits: int = 2) -> str:
+    return "-" if x is None else f"{x:.{digits}f}" if isinstance(x, float) else str(x)
+
+
+GOALS: dict[str, tuple[str, float]] = {
+    "csv.vs_stream_baseline": (">=", 1.4),
+    "csv.vs_powertools": (">=", 1.4),
+    "jsonl.vs_stream_baseline": (">=", 2.0),
+    "bytes.vs_stream_baseline": (">=", 0.9),
+    "csv.vs_naive": (">=", 1.5),
+    "jsonl.vs_naive": (">=", 1.5),
+    "csv.chain_over_single_pass": ("<=", 1.25),
+    "jsonl.chain_over_single_pass": ("<=", 1.25),
+    "bytes.chain_over_single_pass": ("<=", 1.25),
+    **{f"{m}.fetched_over_size_{t}": ("<=", 1.05) for m in MODES for t in ("warm", "cold")},
+    "import_over_boto3": ("<=", 1.3),
+    "rss_growth_mb": ("<=", 64.0),
+}
+
+
+def goal_status(results: dict[str, Any]) -> dict[str, str]:
+    status = {}
+    for path, (op, bound) in GOALS.items():
+        node: Any = results
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            continue
+        ok = node >= bound if op == ">=" else node <= bound
+        status[path] = f"{'met' if ok else 'MISSED'} ({fmt(node)} {op} {bound})"
+    return status
+
+
+def table(results: dict[str, Any]) -> str:
+    cols = ("vs_stream_baseline", "vs_naive", "vs_powertools", "chain_over_single_pass")
+    cols2 = (
+        "fetched_over_size_warm",
+        "fetched_over_size_cold",
+        "wire_over_size_warm",
+        "wire_over_size_cold",
+        "mb_per_s",
+    )
+    head = ["mode", *cols, *cols2]
+    rows = [[m, *(fmt(results[m].get(c)) for c in (*cols, *cols2))] for m in MODES if m in results]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)] if rows else []
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |"]
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
+    lines.append("")
+    lines.append(
+        f"import_over_boto3: {fmt(results.get('import_over_boto3'))}    "
+        f"rss_growth_mb: {fmt(results.get('rss_growth_mb'), 1)}"
+    )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small objects, 2 rounds (a smoke run, not for numbers)")
+    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--skip", default="", help="comma-separated: throughput,chain,import,rss")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    args = ap.parse_args()
+    preset = "quick" if args.quick else "full"
+    sizes, rounds = SIZES[preset], ROUNDS[preset]
+    skip = set(filter(None, args.skip.split(",")))
+    modes = [m for m in args.modes.split(",") if m]
+    BUILD.mkdir(parents=True, exist_ok=True)
+    raw = BUILD / "raw"
+    raw.mkdir(exist_ok=True)
+    work = BUILD / "work"
+    shutil.rmtree(work, ignore_errors=True)
+
+    projects = {}
+    for mode in modes:
+        projects[mode] = bake(mode)
+        log(f"baked {mode}: {projects[mode].relative_to(ROOT)}")
+    py = venv(projects[modes[0]])
+    results: dict[str, Any] = {"machine": machine(py), "preset": preset, "rounds": rounds}
+    log(f"machine: {results['machine']}")
+    for mode in modes:
+        project = str(projects[mode])
+        entry: dict[str, Any] = results.setdefault(mode, {})
+        if "throughput" not in skip:
+            log(f"{mode}: throughput, {sizes[f'throughput_{mode}'] / 1e6:.0f} MB, {rounds} rounds")
+            tp = measure(
+                py,
+                "throughput",
+                raw / f"throughput-{mode}.json",
+                "--project",
+                project,
+                "--mode",
+                mode,
+                "--size",
+                str(sizes[f"throughput_{mode}"]),
+                "--rounds",
+                str(rounds),
+                "--work",
+                str(work / mode),
+            )
+            for k in ("vs_stream_baseline", "vs_naive", "vs_powertools", "mb_per_s"):
+                if k in tp:
+                    entry[k] = tp[k]
+            entry["throughput"] = {k: v for k, v in tp.items() if k not in ("seconds", "cpu_s")}
+            log(
+                f"{mode}: "
+                + ", ".join(
+                    f"{k} {fmt(entry.get(k))}" for k in ("vs_stream_baseline", "vs_naive", "vs_powertools", "mb_per_s")
+                )
+            )
+        if "chain" not in skip:
+            log(f"{mode}: chain, {sizes[f'chain_{mode}'] / 1e6:.0f} MB")
+            ch = measure(
+                py,
+                "chain",
+                raw / f"chain-{mode}.json",
+                "--project",
+                project,
+                "--mode",
+                mode,
+                "--size",
+                str(sizes[f"chain_{mode}"]),
+                "--work",
+                str(work / mode),
+            )
+            for k in (
+                "chain_over_single_pass",
+                "fetched_over_size_warm",
+                "fetched_over_size_cold",
+                "wire_over_size_warm",
+                "wire_over_size_cold",
+            ):
+                entry[k] = ch[k]
+            entry["chain"] = {k: v for k, v in ch.items() if k != "runs"}
+            log(
+                f"{mode}: "
+                + ", ".join(
+                    f"{k} {fmt(entry.get(k))}"
+                    for k in ("chain_over_single_pass", "fetched_over_size_warm", "fetched_over_size_cold")
+                )
+                + f" ({ch['chain_hops']} hops)"
+                + (f"; FAILED runs: {ch['failures']}" if ch["failures"] else "")
+            )
+    first = str(projects[modes[0]])
+    if "import" not in skip:
+        log("import time")
+        imp = measure(py, "importtime", raw / "import.json", "--project", first, "--runs", "11" if rounds > 2 else "3")
+        results["import_over_boto3"] = imp["import_over_boto3"]
+        results["import"] = {k: v for k, v in imp.items() if k != "samples_s"}
+    if "rss" not in skip:
+        log(f"rss: {sizes['rss_small'] / 1e6:.0f} MB and {sizes['rss_big'] / 1e6:.0f} MB objects ({modes[0]})")
+        rss = measure(
+            py,
+            "rss",
+            raw / "rss.json",
+            "--project",
+            first,
+            "--mode",
+            modes[0],
+            "--sizes",
+            f"{sizes['rss_small']},{sizes['rss_big']}",
+            "--work",
+            str(work / "rss"),
+        )
+        results["rss_growth_mb"] = rss["rss_growth_mb"]
+        results["rss"] = rss
+    shutil.rmtree(work, ignore_errors=True)
+    results["goals"] = goal_status(results)
+    results["elapsed_s"] = round(time.monotonic() - T0, 1)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print(table(results))
+    print()
+    for k, v in results["goals"].items():
+        print(f"  {k}: {v}")
+    print(
+        f"\nmachine: {results['machine']['cpu_model']}, {results['machine']['cores']} cores, "
+        f"Python {results['machine']['python']}; {results['elapsed_s']:.0f} s; wrote {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
