@@ -15,7 +15,13 @@ import pytest
 # environment of other test folders. Each test then installs its own Config (see harness.aws).
 with mock.patch.dict(
     os.environ,
-    {"INPUT_PREFIX": "incoming/", "INPUT_SUFFIX": "", "CACHE_DIR": tempfile.mkdtemp(prefix="unit-cache-")},
+    {
+        "INPUT_PREFIX": "incoming/",
+        "INPUT_SUFFIX": "",
+        "CACHE_DIR": tempfile.mkdtemp(prefix="unit-cache-"),
+        # It also builds its boto3 clients (never used here: tests patch them to moto's).
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    },
 ):
     from {{ cookiecutter.__package_name }} import handler  # noqa: F401
 

@@ -20,11 +20,11 @@ from unittest import mock
 from urllib.parse import quote_plus
 
 from moto import mock_aws
+
+from {{ cookiecutter.__package_name }} import handler, runs
 from {{ cookiecutter.__package_name }}.config import Config
 from {{ cookiecutter.__package_name }}.etag_cache import EtagCache
 from {{ cookiecutter.__package_name }}.s3util import s3_client
-
-from {{ cookiecutter.__package_name }} import handler, runs
 
 BUCKET = "test-bucket"
 REGION = "us-east-1"
@@ -188,7 +188,7 @@ class Harness:
             hops=manifest["hops"],
         )
 
-    def keys(self, prefix: str = "") -> list[str]:
+    def list_keys(self, prefix: str = "") -> list[str]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
         return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
 
@@ -309,3 +309,74 @@ def assert_resumable(data: bytes, cfg: Config, full: ReadResult, chunk: int = 7,
         rest = read_all(data, cfg, chunk=chunk, batch=batch, offset=offset, line=line, context=context)
         assert rest.records == full.records[n_records:], f"resuming at byte {offset}"
         assert rest.bad == full.bad[n_bad:], f"resuming at byte {offset}"
+
+
+class FlakyS3:
+    """The S3 client, except that put_object can be made to fail at chosen calls.
+
+    `fail(n, key)` is asked before the n-th put_object (1-based) and answers None (go ahead),
+    "before" (raise without writing: the process died first) or "after" (write, then raise: the
+    process died, or the response was lost, once S3 had the object).
+    """
+
+    def __init__(self, s3: Any, fail: Callable[[int, str], str | None]) -> None:
+        self._s3 = s3
+        self._fail = fail
+        self.puts: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._s3, name)
+
+    def put_object(self, **kwargs: Any) -> Any:
+        self.puts.append(kwargs["Key"])
+        how = self._fail(len(self.puts), kwargs["Key"])
+        if how == "before":
+            raise InjectedCrash(f"put_object #{len(self.puts)} ({kwargs['Key']}) failed before writing")
+        resp = self._s3.put_object(**kwargs)
+        if how == "after":
+            raise InjectedCrash(f"put_object #{len(self.puts)} ({kwargs['Key']}) wrote, then the hop died")
+        return resp
+
+
+def sample_body(mode: str, n: int = 24) -> bytes:
+    """An input of the mode with a few of its edge cases (and bad records where the mode has them)."""
+    if mode == "csv":
+        rows = ["id,name,note\r\n"]
+        for i in range(n):
+            if i % 17 == 5:
+                rows.append(f"{i},ragged\r\n")
+            elif i % 13 == 7:
+                rows.append("\r\n")
+            else:
+                rows.append(f'{i},"n{i}, é","multi\nline ""q"" {"€" * (i % 4)}"\r\n')
+        return "".join(rows).encode()
+    if mode == "jsonl":
+        lines = []
+        for i in range(n):
+            if i % 17 == 5:
+                lines.append("{not json")
+            elif i % 13 == 7:
+                lines.append("   ")
+            else:
+                lines.append(json.dumps({"i": i, "level": ["info", "warn"][i % 2], "s": "é€" * (i % 5)}))
+        return ("\n".join(lines)).encode()  # no final newline
+    return bytes((i * 7 + i // 256) % 256 for i in range(n * 23 + 5))
+
+
+def hops_versus_single_pass(body: bytes, budgets: list[int], **changes: Any) -> tuple[Outcome, Outcome]:
+    """The same object through the real handler twice, with the identity process.py: once in hops
+    whose call budgets cycle through `budgets`, once in a single hop. Returns (hops, single)."""
+    import tempfile
+
+    outcomes = []
+    for plan in (budgets, []):
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = make_config(tmp, max_stalls=1000, max_hops=100_000, **changes)
+            with aws(cfg) as h, mock.patch.object(handler, "process", identity_process()):
+                turn = iter(range(10**9))
+
+                def budget(plan: list[int] = plan, turn: Iterator[int] = turn) -> int | None:
+                    return plan[next(turn) % len(plan)] if plan else None
+
+                outcomes.append(h.outcome(h.drive(h.put_input(body), budget)))
+    return outcomes[0], outcomes[1]

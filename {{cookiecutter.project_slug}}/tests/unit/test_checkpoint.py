@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+
 from {{ cookiecutter.__package_name }}.checkpoint import (
     PAYLOAD_KIND,
     SCHEMA_VERSION,

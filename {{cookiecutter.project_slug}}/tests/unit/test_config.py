@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from {{ cookiecutter.__package_name }}.config import Config, ConfigError, filter_matches_writes
 
 BASE = {"INPUT_PREFIX": "incoming/"}

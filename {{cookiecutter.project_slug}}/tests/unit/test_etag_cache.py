@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from {{ cookiecutter.__package_name }}.etag_cache import CacheEntry, EtagCache, ObjectChangedError
 
 from .harness import BUCKET, Harness

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
 from {{ cookiecutter.__package_name }}.checkpoint import Checkpoint, ObjectRef
 from {{ cookiecutter.__package_name }}.config import Config
 from {{ cookiecutter.__package_name }}.guard import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from {{ cookiecutter.__package_name }}.config import WRITTEN_SUFFIXES
 from {{ cookiecutter.__package_name }}.layout import RunLayout, run_id_for
 from {{ cookiecutter.__package_name }}.records import OUTPUT_EXT

@@ -6,6 +6,7 @@ import dataclasses
 import os
 
 import pytest
+
 from {{ cookiecutter.__package_name }}.config import Config
 from {{ cookiecutter.__package_name }}.records import MODE, OUTPUT_EXT, encode_output
 

@@ -9,6 +9,7 @@ import io
 import zipfile
 
 import pytest
+
 from {{ cookiecutter.__package_name }}.batch import InputFormatError, RecordTooLargeError
 from {{ cookiecutter.__package_name }}.config import Config
 from {{ cookiecutter.__package_name }}.records import MODE, OUTPUT_EXT, encode_output

@@ -7,6 +7,7 @@ import gzip
 import json
 
 import pytest
+
 from {{ cookiecutter.__package_name }}.batch import InputFormatError
 from {{ cookiecutter.__package_name }}.config import Config
 from {{ cookiecutter.__package_name }}.records import MODE, OUTPUT_EXT, encode_output

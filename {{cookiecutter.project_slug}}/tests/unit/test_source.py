@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from {{ cookiecutter.__package_name }}.checkpoint import ObjectRef
 from {{ cookiecutter.__package_name }}.etag_cache import EtagCache, ObjectChangedError
 from {{ cookiecutter.__package_name }}.source import ObjectSource
