@@ -34,8 +34,8 @@ SIZES: dict[str, dict[str, int]] = {
         "throughput_csv": 64_000_000,
         "throughput_jsonl": 64_000_000,
         "throughput_bytes": 256_000_000,
-        "chain_csv": 64_000_000,
-        "chain_jsonl": 64_000_000,
+        "chain_csv": 96_000_000,
+        "chain_jsonl": 192_000_000,
         "chain_bytes": 400_000_000,
         "rss_small": 64_000_000,
         "rss_big": 1_000_000_000,
@@ -209,7 +209,8 @@ def table(results: dict[str, Any]) -> str:
     lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
     lines.append("")
     lines.append(
-        f"import_over_boto3: {fmt(results.get('import_over_boto3'))}    "
+        f"import_over_boto3: {fmt(results.get('import_over_boto3'))} "
+        f"(over boto3 + its two clients: {fmt(results.get('import_over_boto3_with_clients'))})    "
         f"rss_growth_mb: {fmt(results.get('rss_growth_mb'), 1)}"
     )
     return "\n".join(lines)
@@ -259,7 +260,15 @@ def main() -> int:
                 "--work",
                 str(work / mode),
             )
-            for k in ("vs_stream_baseline", "vs_naive", "vs_powertools", "mb_per_s"):
+            for k in (
+                "vs_stream_baseline",
+                "vs_naive",
+                "vs_powertools",
+                "mb_per_s",
+                "vs_stream_baseline_cpu",
+                "vs_naive_cpu",
+                "vs_powertools_cpu",
+            ):
                 if k in tp:
                     entry[k] = tp[k]
             entry["throughput"] = {k: v for k, v in tp.items() if k not in ("seconds", "cpu_s")}
@@ -307,6 +316,7 @@ def main() -> int:
         log("import time")
         imp = measure(py, "importtime", raw / "import.json", "--project", first, "--runs", "11" if rounds > 2 else "3")
         results["import_over_boto3"] = imp["import_over_boto3"]
+        results["import_over_boto3_with_clients"] = imp["import_over_boto3_with_clients"]
         results["import"] = {k: v for k, v in imp.items() if k != "samples_s"}
     if "rss" not in skip:
         log(f"rss: {sizes['rss_small'] / 1e6:.0f} MB and {sizes['rss_big'] / 1e6:.0f} MB objects ({modes[0]})")
