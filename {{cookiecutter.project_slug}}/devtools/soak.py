@@ -321,7 +321,10 @@ def run_chain(spec: ChainSpec, server: MotoServer, log: Any = None, max_resumes:
             # the way an operator would: a longer timeout; then the run continues from its checkpoint.
             res.resumes += 1
             emulator.timeout_ms *= 2
-            emulator.submit_async(runs_mod.resume_event(bucket, target))
+            if target == REDRIVE:  # no checkpoint at all: the S3 event itself ran out of retries
+                emulator.submit_async(s3_event(bucket, key, etag_a, len(versions["A"].data), project.REGION))
+            else:
+                emulator.submit_async(runs_mod.resume_event(bucket, target))
             emulator.run(300)
     finally:
         emulator.close()
@@ -377,8 +380,7 @@ def _judge(
     if fired and spec.policy == "fail" and outcome_a is not None and outcome_a.get("status") == "failed":
         error = str(outcome_a.get("error", ""))
         if "changed" in error and fired[0].strip('"') in error:
-            res.status = "failed-as-expected"
-            res.records_in = len(versions["A"].ids)
+            res.status = "failed-as-expected"  # and nothing committed: records_in/out stay 0
             return None
         res.notes.append(f"run failed with an unexpected error: {error}")
     # Not finished: resume the newest run that is not terminal.
@@ -392,8 +394,13 @@ def _judge(
         if cps.get("KeyCount", 0):
             res.notes.append(f"resuming run {run_id} ({(outcome or {}).get('error_type', 'retries exhausted')})")
             return run_id
-    res.notes.append("no run to resume")
-    return None
+    # No checkpoint anywhere: hop 0 died before committing one and its retries ran out. The run
+    # never started; the operator redrives the S3 event from the on-failure queue.
+    res.notes.append("redriving the S3 event (no checkpoint was ever committed)")
+    return REDRIVE
+
+
+REDRIVE = "<redrive the S3 event>"
 
 
 # -- many chains --------------------------------------------------------------------------------

@@ -60,11 +60,6 @@ def test_record_larger_than_one_hop_can_read_trips_the_no_progress_guard(h: Harn
     assert "made no progress in 3 hops in a row: still at byte 9" in status["error"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open bug: MAX_RECORD_BYTES is enforced on what is buffered, so a line a little longer than it "
-    "is accepted when it arrives within one read chunk and quarantined when it straddles two",
-)
 def test_max_record_bytes_does_not_depend_on_where_the_line_falls(h: Harness) -> None:
     h.configure(max_record_bytes=1024, read_chunk_bytes=4096)
     long = b'{"big": "' + b"z" * 2000 + b'"}\n'

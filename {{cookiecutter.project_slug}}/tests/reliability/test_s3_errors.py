@@ -16,7 +16,7 @@ from .conftest import BUCKET, Chain, Harness, http_faults, sample
 from .test_hop_faults import reference, same
 
 
-def _first(status: int, match: str = "", n: int = 3) -> Any:
+def _first(status: int, match: str = "", n: int = 2) -> Any:
     """Fail the first `n` requests whose URL contains `match` (botocore retries each one)."""
     left = {"n": n}
 

@@ -1,0 +1,196 @@
+"""Reliability through the local Lambda emulator (real worker processes, deadlines, faults): a small
+soak, the object-change policies via simulate, and status/resume of a failed run, both the local
+(kept state) path and the deployed-stack path (BUCKET + the Invoke API, here served locally)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devtools import project, simulate
+from devtools.emulator import Emulator
+from devtools.faults import Faults
+from devtools.s3_server import DUMMY_CREDENTIALS, MotoServer
+from devtools.soak import CHAIN_ENV, FAILING, ChainSpec, generate, run_chain, single_pass, totals
+
+pytestmark = pytest.mark.e2e
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+MODE = project.MODE
+
+
+@pytest.fixture(scope="module")
+def server() -> Any:
+    with MotoServer() as srv:
+        yield srv
+
+
+TIMEOUT_MS = "200"
+
+
+def chain_input() -> bytes:
+    """Big enough that a 200 ms timeout cuts it into several hops (bytes mode reads much faster)."""
+    return generate(MODE, 16_000 if MODE == "bytes" else 60_000, "A", seed=11).data
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_DIR / "src"), str(PROJECT_DIR)])}
+
+
+def _cli(module: str, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", module, *args]
+    return subprocess.run(argv, cwd=PROJECT_DIR, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def _sim_args(tmp_path: Path, data: bytes, *extra: str) -> list[str]:
+    src = tmp_path / f"input{project.INPUT_SUFFIX}"
+    src.write_bytes(data)
+    env_args = [a for k, v in CHAIN_ENV.items() for a in ("--env", f"{k}={v}")]
+    return [
+        "--input", str(src), "--output", str(tmp_path / "out"), "--summary", str(tmp_path / "summary.json"),
+        "--log", str(tmp_path / "sim.log"), "--no-progress", *env_args, *extra,
+    ]  # fmt: skip
+
+
+def test_small_soak(server: MotoServer, tmp_path: Path) -> None:
+    """A few chains of every fault kind, judged independently of the handler (ids and versions)."""
+    n = 200 if MODE == "bytes" else 600  # bytes records cost more (see devtools.soak.RECORD_US)
+    specs = [
+        ChainSpec(0, 101, n, 250, Faults(kill=0.3, duplicate=0.5, recycle=0.5, retries=6), "fail"),
+        ChainSpec(1, 102, n, 250, Faults(duplicate=0.3, recycle=0.3, overwrite=2, retries=4), "restart"),
+        ChainSpec(2, 103, n, 250, Faults(kill=0.2, overwrite=1, retries=4), "fail"),
+    ]
+    with (tmp_path / "soak.log").open("ab") as log:
+        results = [run_chain(spec, server, log=log) for spec in specs]
+    row = totals(results)
+    assert {c: row[c] for c in FAILING} == dict.fromkeys(FAILING, 0), [r.notes for r in results]
+    assert row["hops"] >= 6, "the chains that succeed must take several hops"
+    assert row["kills"] + row["duplicates"] + row["recycles"] > 0
+    assert [r.status for r in results] == ["succeeded", "succeeded", "failed-as-expected"]
+    assert results[1].version == "B", "restart: the committed output is the new version's"
+
+
+def test_simulate_overwrite_fails_nonzero_naming_the_change(tmp_path: Path) -> None:
+    """`make simulate ... FAULTS=overwrite:2` under the default policy (fail)."""
+    data = chain_input()
+    done = _cli("devtools.simulate", *_sim_args(tmp_path, data, "--timeout-ms", TIMEOUT_MS, "--faults", "overwrite:2"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["overwrites"] == 1 and summary["status"] == "failed"
+    old, new = hashlib.md5(data).hexdigest(), hashlib.md5(simulate.changed_copy(data)).hexdigest()
+    error = summary["error"]
+    assert error.startswith("ObjectChangedError: run ") and "changed during the run" in error
+    assert f'pinned to ETag "{old}" but the object now has ETag "{new}"' in error
+    assert (tmp_path / "out").read_bytes() == b""
+    assert "changed during the run" in done.stdout
+
+
+def test_simulate_overwrite_with_restart_policy(server: MotoServer, tmp_path: Path) -> None:
+    data = chain_input()
+    src = tmp_path / f"input{project.INPUT_SUFFIX}"
+    src.write_bytes(data)
+    opts = simulate.Options(
+        input=src,
+        timeout_ms=int(TIMEOUT_MS),
+        faults=Faults.parse("overwrite:2,kill:0.1,duplicate:0.2,retries:6"),
+        seed=5,
+        output=tmp_path / "out",
+        log=tmp_path / "sim.log",
+        env={**CHAIN_ENV, "ON_OBJECT_CHANGE": "restart"},
+        max_wall_s=180,
+        progress=False,
+        project_dir=PROJECT_DIR,
+    )
+    summary = simulate.run(opts, server=server)
+    assert summary["overwrites"] == 1
+    assert summary["status"] == "succeeded", summary.get("error")
+    assert len(summary["runs"]) == 2, "the abandoned run and the one on the new version"
+    expected, _, _ = single_pass(MODE, simulate.changed_copy(data), CHAIN_ENV)
+    assert (tmp_path / "out").read_bytes() == expected
+
+
+def test_local_status_and_resume_after_a_depth_guard_trip(tmp_path: Path) -> None:
+    data = chain_input()
+    state = tmp_path / "state"
+    args = _sim_args(tmp_path, data, "--timeout-ms", TIMEOUT_MS, "--env", "MAX_HOPS=1", "--keep-state", str(state))
+    done = _cli("devtools.simulate", *args)
+    assert done.returncode == 1
+    run_id = json.loads((tmp_path / "summary.json").read_text())["run_id"]
+    status = _cli("devtools.status", run_id, "--state-dir", str(state))
+    assert status.returncode == 0, status.stderr
+    assert f"run {run_id}: failed" in status.stdout
+    assert "DepthExceededError: run" in status.stdout and "MAX_HOPS=1" in status.stdout
+    assert "hop          1" in status.stdout
+    doc = json.loads(_cli("devtools.status", run_id, "--state-dir", str(state), "--json").stdout)
+    assert (doc["state"], doc["hop"], doc["size"]) == ("failed", 1, len(data))
+    assert 0 < doc["offset"] < len(data) and doc["records"] > 0
+    out = tmp_path / "resumed"
+    resumed = _cli(
+        "devtools.resume", run_id, "--state-dir", str(state), "--env", "MAX_HOPS=1000", "--output", str(out),
+        "--log", str(tmp_path / "resume.log"),
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"run {run_id}: succeeded" in resumed.stdout
+    expected, _, _ = single_pass(MODE, data, CHAIN_ENV)
+    assert out.read_bytes() == expected
+    after = json.loads(_cli("devtools.status", run_id, "--state-dir", str(state), "--json").stdout)
+    assert after["state"] == "succeeded" and after["hops"] > 1
+    unknown = _cli("devtools.status", "0" * 24, "--state-dir", str(state))
+    assert unknown.returncode == 1 and "is not in the local emulator state" in unknown.stderr
+
+
+def test_deployed_status_and_resume_through_the_apis(server: MotoServer, tmp_path: Path) -> None:
+    """The BUCKET/--function path of status and resume, against S3 and Lambda endpoints (here
+    moto and the emulator's Invoke API, reached the way boto3 reaches AWS: endpoint variables)."""
+    s3 = server.client(region=project.REGION)
+    bucket = f"deployed-{time.time_ns()}"
+    s3.create_bucket(Bucket=bucket)
+    data = chain_input()
+    key = f"{project.INPUT_PREFIX}deployed{project.INPUT_SUFFIX}"
+    etag = s3.put_object(Bucket=bucket, Key=key, Body=data)["ETag"]
+    common: dict[str, Any] = {
+        "handler": project.HANDLER,
+        "function_name": project.FUNCTION_NAME,
+        "s3_endpoint": server.endpoint,
+        "timeout_ms": int(TIMEOUT_MS),
+        "region": project.REGION,
+        "cwd": str(PROJECT_DIR),
+        "log": (tmp_path / "emulator.log").open("ab"),
+    }
+    env = {**project.function_env(), **CHAIN_ENV}
+    with Emulator(function_env={**env, "MAX_HOPS": "1"}, **common) as first:
+        first.submit_async(simulate.s3_event(bucket, key, etag, len(data), project.REGION))
+        assert first.run(120)
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"{project.STATE_PREFIX}runs/", Delimiter="/")
+    (run_id,) = [p["Prefix"].split("/")[-2] for p in listing["CommonPrefixes"]]
+    cli_env = {
+        **_env(), **DUMMY_CREDENTIALS, "AWS_REGION": project.REGION, "AWS_ENDPOINT_URL_S3": server.endpoint,
+        "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }  # fmt: skip
+    status = subprocess.run(
+        [sys.executable, "-m", "devtools.status", run_id, "--bucket", bucket],
+        cwd=PROJECT_DIR, env=cli_env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert status.returncode == 0 and f"run {run_id}: failed" in status.stdout, status.stdout + status.stderr
+    # "Redeploy" with the cause fixed, then resume through the Invoke API and wait for the end.
+    with Emulator(function_env=env, **common) as second:
+        resume = subprocess.Popen(
+            [sys.executable, "-m", "devtools.resume", run_id, "--bucket", bucket, "--function",
+             project.FUNCTION_NAME, "--wait", "120"],
+            cwd=PROJECT_DIR, env={**cli_env, "AWS_ENDPOINT_URL_LAMBDA": second.lambda_endpoint},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 150
+        while resume.poll() is None and time.monotonic() < deadline:
+            second.run(1)
+        stdout, stderr = resume.communicate(timeout=30)
+    assert resume.returncode == 0, stdout + stderr
+    assert f"run {run_id}: succeeded" in stdout
+    common["log"].close()
