@@ -53,11 +53,11 @@ def test_kill_before_and_after_every_call_of_a_chain(h: Harness) -> None:
 
 def test_kill_while_processing_a_batch(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     """A crash inside process_batch (the process dies mid-hop): nothing of that attempt counts."""
-    from {{ cookiecutter.__package_name }} import handler
+    from {{ cookiecutter.__package_name }} import process
 
     data = sample(30).data
     ref, _ = reference(h, data)
-    real = handler.process.process_batch
+    real = process.process_batch
     calls = {"n": 0}
 
     def flaky(records: list[Any], state: dict[str, Any]) -> list[Any]:
@@ -66,7 +66,7 @@ def test_kill_while_processing_a_batch(h: Harness, monkeypatch: pytest.MonkeyPat
             raise MemoryError("killed mid-batch")
         return real(records, state)  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(handler.process, "process_batch", flaky)
+    monkeypatch.setattr(process, "process_batch", flaky)
     chain = Chain(h, retries=10).run(h.put_input(data, "incoming/flaky"))
     assert not chain.failed
     assert any(d.errors for d in chain.deliveries), "some attempt must have crashed"
