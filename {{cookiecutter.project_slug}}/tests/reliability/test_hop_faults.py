@@ -64,7 +64,7 @@ def test_kill_while_processing_a_batch(h: Harness, monkeypatch: pytest.MonkeyPat
         calls["n"] += 1
         if calls["n"] % 3 == 0:
             raise MemoryError("killed mid-batch")
-        return real(records, state)  # type: ignore[no-any-return]
+        return real(records, state)
 
     monkeypatch.setattr(process, "process_batch", flaky)
     chain = Chain(h, retries=10).run(h.put_input(data, "incoming/flaky"))
