@@ -246,10 +246,11 @@ def identity_process() -> SimpleNamespace:
         return {"n": 0, "digest": ""}
 
     def process_batch(records: list[Any], state: dict[str, Any]) -> list[Any]:
-        h = hashlib.sha256(state["digest"].encode())
-        for rec in records:
-            h.update(rec if isinstance(rec, bytes) else json.dumps(rec, sort_keys=True).encode())
-        state["digest"] = h.hexdigest()
+        digest = state["digest"]
+        for rec in records:  # chained per record: the same whatever the batches were
+            data = rec if isinstance(rec, bytes) else json.dumps(rec, sort_keys=True).encode()
+            digest = hashlib.sha256(digest.encode() + data).hexdigest()
+        state["digest"] = digest
         state["n"] += len(records)
         return list(records)
 

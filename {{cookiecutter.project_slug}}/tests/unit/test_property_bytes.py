@@ -10,9 +10,9 @@ from .harness import hops_versus_single_pass
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    data=st.binary(max_size=600),
-    budgets=st.lists(st.integers(1, 10), min_size=1, max_size=6),
-    chunk=st.integers(1, 100),
+    data=st.binary(max_size=400),
+    budgets=st.lists(st.integers(2, 12), min_size=1, max_size=6),
+    chunk=st.integers(4, 100),
     size=st.integers(1, 64),
     batch=st.integers(1, 8),
     part=st.integers(1, 300),

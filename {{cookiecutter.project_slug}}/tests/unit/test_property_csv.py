@@ -26,7 +26,7 @@ def csv_objects(draw: st.DrawFn) -> bytes:
     width = draw(st.integers(1, 4))
     eol = draw(st.sampled_from(["\n", "\r\n", "mixed"]))
     lines = [",".join(quote(f"h{i}{draw(FIELD)}") for i in range(width))]
-    for _ in range(draw(st.integers(0, 25))):
+    for _ in range(draw(st.integers(0, 16))):
         kind = draw(st.sampled_from(["row"] * 8 + ["ragged", "blank"]))
         if kind == "blank":
             lines.append("")
@@ -67,8 +67,8 @@ def oracle(data: bytes) -> tuple[list[dict[str, str]], list[int]]:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=csv_objects(),
-    budgets=st.lists(st.integers(1, 10), min_size=1, max_size=6),
-    chunk=st.integers(1, 40),
+    budgets=st.lists(st.integers(2, 12), min_size=1, max_size=6),
+    chunk=st.integers(4, 64),
     batch=st.integers(1, 8),
     part=st.integers(1, 300),
 )

@@ -30,7 +30,7 @@ BLANK = st.sampled_from([b"", b" ", b"\t", b"  \r"])
 @st.composite
 def jsonl_objects(draw: st.DrawFn) -> bytes:
     lines = []
-    for _ in range(draw(st.integers(0, 25))):
+    for _ in range(draw(st.integers(0, 16))):
         kind = draw(st.sampled_from(["value"] * 7 + ["bad", "blank"]))
         if kind == "value":
             lines.append(json.dumps(draw(VALUES), ensure_ascii=draw(st.booleans())).encode())
@@ -74,8 +74,8 @@ def oracle(data: bytes) -> tuple[list[Any], list[int]]:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=jsonl_objects(),
-    budgets=st.lists(st.integers(1, 10), min_size=1, max_size=6),
-    chunk=st.integers(1, 60),
+    budgets=st.lists(st.integers(2, 12), min_size=1, max_size=6),
+    chunk=st.integers(4, 64),
     batch=st.integers(1, 8),
     part=st.integers(1, 300),
 )
