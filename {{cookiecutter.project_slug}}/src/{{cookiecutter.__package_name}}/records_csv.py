@@ -111,7 +111,9 @@ class RecordReader:
     def __init__(
         self, chunks: Iterator[bytes], offset: int, line: int, context: dict[str, Any], size: int, cfg: Config
     ) -> None:
-        self._buf = LineBuffer(chunks, offset, cfg.max_record_bytes)
+        # A row's length counts its line break; up to 1 byte of one (a CR) may precede the LF.
+        self._buf = LineBuffer(chunks, offset, cfg.max_record_bytes, slack=1)
+        self._max_row = cfg.max_record_bytes
         self._line = line  # lines of the object before self._buf.offset
         self._first = offset == 0
         self._win: _Window | None = None
@@ -145,17 +147,11 @@ class RecordReader:
 
     def _open_window(self, out_of_time: OutOfTime) -> _Window | None:
         try:
-            if self._carry > self._buf.max_record_bytes:
-                # An incomplete row (a quoted field running on over line breaks) is itself too long;
-                # the buffer only bounds what lies beyond it, so without this it would grow unbounded.
-                raise LineTooLongError(self._buf.offset, self._buf.max_record_bytes)
+            # The buffer starts at the row being framed (a row carried over included), so its size
+            # bounds the row; see LineBuffer for why the slack keeps this consistent with _too_long.
             data = self._buf.lines(beyond=self._carry, out_of_time=out_of_time)
-        except LineTooLongError as exc:
-            raise RecordTooLargeError(
-                f"the CSV row starting at line {self._line + 1} (byte offset {self._buf.offset}) is longer "
-                f"than MAX_RECORD_BYTES ({exc.limit} bytes). This is almost always a quote that is never "
-                "closed; fix the file, or raise MAX_RECORD_BYTES if rows really are that long"
-            ) from None
+        except LineTooLongError:
+            raise self._too_long(self._line, self._buf.offset) from None
         if not data:
             return None
         strip_bom = False
@@ -169,10 +165,18 @@ class RecordReader:
         self._carry = 0
         return self._win
 
+    def _too_long(self, line: int, offset: int) -> RecordTooLargeError:
+        return RecordTooLargeError(
+            f"the CSV row starting at line {line + 1} (byte offset {offset}) is longer than "
+            f"MAX_RECORD_BYTES ({self._max_row} bytes). This is almost always a quote that is never "
+            "closed; fix the file, or raise MAX_RECORD_BYTES if rows really are that long"
+        )
+
     def _parse(self, win: _Window, budget: int, batch: Batch) -> int:
         """Rows of the open window until the budget is spent or the window ends; returns the budget left."""
         if not win.slow:
-            if self._header is not None and not win.dirty:
+            # A window longer than MAX_RECORD_BYTES may hold a row that is too long: check row by row.
+            if self._header is not None and not win.dirty and len(win.data) <= self._max_row:
                 left = self._parse_bulk(win, budget, batch)
                 if left is not None:
                     return left
@@ -214,6 +218,7 @@ class RecordReader:
         width = len(header) if header is not None else -1
         last_line = win.total_lines
         dirty = win.dirty
+        check_length = len(win.data) > self._max_row
         while budget > 0:
             start = self._at
             try:
@@ -235,6 +240,8 @@ class RecordReader:
                 return budget
             self._at = end
             budget -= 1
+            if check_length and win.byte_offset(end[1]) - win.byte_offset(start[1]) > self._max_row:
+                raise self._too_long(self._line + start[0], win.byte_offset(start[1]))
             if len(row) == width:
                 if dirty and _SURROGATE.search("".join(row)):
                     batch.bad.append(self._bad(win, start, end, "invalid UTF-8"))
@@ -264,6 +271,8 @@ class RecordReader:
     def _unclosed_quote(self, win: _Window, start: tuple[int, int], batch: Batch) -> None:
         lo = win.byte_offset(start[1])
         raw = win.data[lo - win.offset :]
+        if len(raw) > self._max_row + 1:  # the same bound the buffer applies (see LineBuffer)
+            raise self._too_long(self._line + start[0], lo)
         reason = "unclosed quote: the quoted field never ends before the end of the object"
         batch.bad.append(BadRecord(self._line + start[0] + 1, lo, len(raw), reason, raw))
         self._close_window(win, win.real_lines, win.real_chars)

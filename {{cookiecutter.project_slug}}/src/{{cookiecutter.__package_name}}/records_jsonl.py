@@ -78,6 +78,8 @@ class RecordReader:
         self, chunks: Iterator[bytes], offset: int, line: int, context: dict[str, Any], size: int, cfg: Config
     ) -> None:
         self._buf = LineBuffer(chunks, offset, cfg.max_record_bytes)
+        self._max_line = cfg.max_record_bytes
+        self._too_long = f"line longer than MAX_RECORD_BYTES ({cfg.max_record_bytes})"
         self._line = line
         self._raw_limit = cfg.quarantine_raw_bytes
         self._lines: list[bytes] = []
@@ -121,8 +123,7 @@ class RecordReader:
                 except LineTooLongError as exc:
                     head, length = self._buf.skip_line(self._raw_limit)
                     self._line += 1
-                    reason = f"line longer than MAX_RECORD_BYTES ({exc.limit})"
-                    batch.bad.append(BadRecord(self._line, exc.offset, length, reason, head))
+                    batch.bad.append(BadRecord(self._line, exc.offset, length, self._too_long, head))
                     self._pos = self._buf.offset
                     budget -= 1
                     continue
@@ -132,8 +133,8 @@ class RecordReader:
             records = batch.records
             mark = len(records)
             try:
-                if self._exact:
-                    raise ValueError("long integers: parse line by line")
+                if self._exact or max(map(len, lines[start:stop])) > self._max_line:
+                    raise ValueError("long integers or over-long lines: parse line by line")
                 # The usual case, every line valid: one pass in C.
                 records.extend(map(orjson.loads, lines[start:stop]))
             except ValueError:
@@ -157,19 +158,29 @@ class RecordReader:
         exact = self._exact
         # Byte offsets are only worked out for bad lines, from a cursor that only moves forward.
         mark_i, mark_pos = start, self._pos
+        max_line = self._max_line
         for i in range(start, stop):
             raw = lines[i]
-            try:
-                if exact and _has_long_integer(raw):
-                    append(_exact_loads(raw))
-                else:
-                    append(loads(raw))
-            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-                if raw.strip():
-                    mark_pos += sum(map(len, lines[mark_i:i])) + (i - mark_i)
-                    mark_i = i
-                    line_no = self._line + i - start + 1
-                    batch.bad.append(BadRecord(line_no, mark_pos, len(raw), _why_bad(raw, exc), raw))
+            reason = None
+            if len(raw) > max_line:
+                # Judged by length alone, as when the line is too long to frame (LineTooLongError),
+                # so where the chunks happened to fall never changes the outcome.
+                reason = self._too_long
+            else:
+                try:
+                    if exact and _has_long_integer(raw):
+                        append(_exact_loads(raw))
+                    else:
+                        append(loads(raw))
+                except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+                    if raw.strip():
+                        reason = _why_bad(raw, exc)
+            if reason is not None:
+                mark_pos += sum(map(len, lines[mark_i:i])) + (i - mark_i)
+                mark_i = i
+                # An over-long line keeps only its head, as when it is skipped unframed.
+                kept = raw[: self._raw_limit] if reason is self._too_long else raw
+                batch.bad.append(BadRecord(self._line + i - start + 1, mark_pos, len(raw), reason, kept))
 
 
 def encode_output(items: list[Any]) -> bytes:

@@ -54,10 +54,15 @@ def check_text(head: bytes, mode: str) -> None:
 class LineBuffer:
     """Bytes of an object from `offset`, handed out in runs of complete lines."""
 
-    def __init__(self, chunks: Iterator[bytes], offset: int, max_record_bytes: int) -> None:
+    def __init__(self, chunks: Iterator[bytes], offset: int, max_record_bytes: int, slack: int = 0) -> None:
         self._chunks = chunks
         self.offset = offset
         self.max_record_bytes = max_record_bytes
+        # The buffer always starts at the record being framed. Its bytes may include up to `slack`
+        # bytes that do not count towards the record's length (a CR before the LF that has not
+        # arrived yet); past max + slack the record is too long for certain, wherever the chunk
+        # boundaries fell, so the reader's own per-record check and this one always agree.
+        self._limit = max_record_bytes + slack
         self._buf = b""
         self.eof = False
 
@@ -74,9 +79,9 @@ class LineBuffer:
         pending = [buf]
         size = len(buf)
         while not self.eof:
-            if size - beyond > self.max_record_bytes:
+            if size > self._limit:
                 self._buf = b"".join(pending)
-                raise LineTooLongError(self.offset + beyond, self.max_record_bytes)
+                raise LineTooLongError(self.offset, self.max_record_bytes)
             if out_of_time is not None and out_of_time():
                 self._buf = b"".join(pending)
                 raise OutOfTimeError
@@ -100,13 +105,14 @@ class LineBuffer:
         self.offset += n
 
     def skip_line(self, keep: int) -> tuple[bytes, int]:
-        """Drop everything up to and including the next newline; return its first `keep` bytes and length."""
+        """Drop everything up to and including the next newline; return its first `keep` bytes and
+        its length without the newline (as for any other line)."""
         head = self._buf[:keep]
         length = 0
         while True:
             nl = self._buf.find(b"\n")
             if nl >= 0:
-                length += nl + 1
+                length += nl
                 self.consume(nl + 1)
                 return head, length
             length += len(self._buf)
