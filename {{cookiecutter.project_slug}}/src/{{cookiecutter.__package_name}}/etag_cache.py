@@ -47,6 +47,8 @@ class CacheEntry:
     reserved: int
     path: str | None = None
     data: bytearray = field(default_factory=bytearray)
+    # One descriptor for the entry's life: opening the file per chunk cost more than writing it.
+    fd: int = -1
 
     def covers(self, offset: int) -> bool:
         return self.start <= offset < self.end
@@ -55,9 +57,7 @@ class CacheEntry:
         stop = min(self.end, offset + length)
         if self.path is None:
             return bytes(self.data[offset - self.start : stop - self.start])
-        with open(self.path, "rb") as fh:
-            fh.seek(offset - self.start)
-            return fh.read(stop - offset)
+        return os.pread(self.fd, stop - offset, offset - self.start)
 
     def append(self, offset: int, chunk: bytes) -> bool:
         """Extend the entry; False (and no change) unless `chunk` starts exactly at its end."""
@@ -66,10 +66,17 @@ class CacheEntry:
         if self.path is None:
             self.data += chunk
         else:
-            with open(self.path, "ab") as fh:
-                fh.write(chunk)
+            os.pwrite(self.fd, chunk, self.end - self.start)
         self.end += len(chunk)
         return True
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
 
 
 class EtagCache:
@@ -135,16 +142,16 @@ class EtagCache:
         if on_disk:
             os.makedirs(self.directory, exist_ok=True)
             path = os.path.join(self.directory, hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest())
-            open(path, "wb").close()
         entry = CacheEntry(bucket, key, etag, size, offset, offset, need, path)
+        if path is not None:
+            entry.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
         self._entries[(bucket, key)] = entry
         return entry
 
     def drop(self, bucket: str, key: str) -> None:
         entry = self._entries.pop((bucket, key), None)
-        if entry is not None and entry.path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
+        if entry is not None:
+            entry.close()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -13,6 +13,11 @@ MODE = "bytes"
 OUTPUT_EXT = ".bin"
 
 
+# A batch holds at most this much (and at least one chunk): the first batch of a hop has no
+# timing to go by yet, and 256 one-MiB chunks would outlast a short timeout.
+BATCH_BYTES = 4 << 20
+
+
 class RecordReader:
     def __init__(
         self, chunks: Iterator[bytes], offset: int, line: int, context: dict[str, Any], size: int, cfg: Config
@@ -24,35 +29,39 @@ class RecordReader:
         self._pending = b""
         self.context = context
 
+    def _take(self, size: int) -> bytes:
+        """The next `size` bytes (fewer only at the end of the object), joined once."""
+        pending = self._pending
+        if len(pending) >= size:
+            self._pending = pending[size:]
+            return pending[:size] if len(pending) > size else pending
+        pieces = [pending] if pending else []
+        have = len(pending)
+        while have < size:
+            piece = next(self._chunks, None)
+            if piece is None:
+                break
+            pieces.append(piece)
+            have += len(piece)
+        data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        self._pending = data[size:]
+        return data[:size] if len(data) > size else data
+
     def read_batch(self, max_records: int, out_of_time: OutOfTime) -> Batch:
         batch = Batch()
         records = batch.records
-        size = self._chunk
-        pending = self._pending
-        while len(records) < max_records:
-            if len(pending) < size:
-                piece = next(self._chunks, None)
-                if piece is None:
-                    if pending:
-                        records.append(pending)
-                        self._offset += len(pending)
-                        pending = b""
-                    batch.eof = True
-                    break
-                pending = pending + piece if pending else piece
-                if len(pending) < size:
-                    continue
-            if len(pending) == size:
-                records.append(pending)
-                pending = b""
-            else:
-                records.append(pending[:size])
-                pending = pending[size:]
-            self._offset += size
-            if records and out_of_time():
+        taken = 0
+        limit = max(self._chunk, BATCH_BYTES)
+        while len(records) < max_records and taken < limit and self._offset < self._size:
+            record = self._take(min(self._chunk, self._size - self._offset))
+            if not record:
                 break
-        self._pending = pending
-        batch.eof = batch.eof or (not pending and self._offset >= self._size)
+            records.append(record)
+            self._offset += len(record)
+            taken += len(record)
+            if out_of_time():
+                break
+        batch.eof = self._offset >= self._size
         batch.offset = self._offset
         return batch
 
