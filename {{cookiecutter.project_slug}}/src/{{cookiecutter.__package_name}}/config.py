@@ -41,7 +41,7 @@ class Config:
     margin_factor: float = 1.5
     read_chunk_bytes: int = 256 << 10
     max_record_bytes: int = 64 << 20
-    part_bytes: int = 16 << 20
+    part_bytes: int = 8 << 20
     cache_memory_bytes: int = 64 << 20
     cache_disk_bytes: int = 0
     cache_dir: str = ""

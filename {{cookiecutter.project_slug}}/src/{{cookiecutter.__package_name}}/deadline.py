@@ -30,7 +30,7 @@ class HopClock:
         self.floor_ms = min(float(min_margin_ms), start_left * 0.05)
         self.slowest_batch_ms = 0.0
         self.rtt_ms = rtt_ms  # one S3 round trip, measured when the checkpoint was loaded
-        self.put_ms_per_mb = 50.0  # until a part upload is measured
+        self.put_ms_per_mb = 20.0  # 50 MB/s until a part upload is measured
         self.started = time.perf_counter()
 
     def remaining_ms(self) -> int:
