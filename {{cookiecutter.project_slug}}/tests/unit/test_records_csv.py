@@ -230,3 +230,43 @@ def test_batch_offsets_are_row_boundaries(batch: int) -> None:
 def test_encode_output_is_json_lines() -> None:
     out = encode_output([{"a": "é"}, {"n": 2**70}, ["x"]])
     assert out == '{"a":"é"}\n{"n":1180591620717411303424}\n["x"]\n'.encode()
+
+
+@pytest.mark.parametrize("chunk", [5, 64, 4096])
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_quote_free_windows_read_exactly_like_the_csv_module(chunk: int, eol: str) -> None:
+    """Windows without quotes take the str.split path; it must agree with csv.reader on every row,
+    including ragged and blank lines, a lone CR, unicode and a header of one column."""
+    for header, body in (
+        ("id,name,city", ["1,Zoë,Łódź", "2,b,c", "3,too,many,fields", "", "4,x,y", "5,,", "6,a b ,c  "]),
+        ("only", ["a", "b c", "", "d"]),
+        ("a,b", ["1,2", "3,4\r5,6", "7,8"]),  # a lone CR ends the row for csv: the slow path handles it
+    ):
+        text = eol.join([header, *body]) + eol
+        data = text.encode()
+        res = read_all(data, CFG, chunk=chunk, batch=2)
+        expected, bad_lines, line = [], [], 1
+        reader = csv.reader(io.StringIO(text, newline="\n"))
+        names = None
+        while True:
+            start = line
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error:
+                bad_lines.append(start)
+                line = reader.line_num + 1
+                continue
+            line = reader.line_num + 1
+            if not row:
+                continue
+            if names is None:
+                names = row
+            elif len(row) == len(names):
+                expected.append(dict(zip(names, row, strict=True)))
+            else:
+                bad_lines.append(start)
+        assert res.records == expected, (header, chunk)
+        assert [b.line for b in res.bad] == bad_lines, (header, chunk)
+        assert_resumable(data, CFG, res, chunk=chunk, batch=2)
