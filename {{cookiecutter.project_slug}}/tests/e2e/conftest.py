@@ -3,9 +3,15 @@ helper that runs the real handler's chain through the emulator (devtools.simulat
 
 from __future__ import annotations
 
+{% if cookiecutter.processing_mode == "csv" -%}
 import csv
+{% endif -%}
+{% if cookiecutter.processing_mode != "bytes" -%}
 import io
+{% endif -%}
+{% if cookiecutter.processing_mode == "jsonl" -%}
 import json
+{% endif -%}
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,39 +34,46 @@ CHAIN_ENV = {
 
 
 def sized(mode: str, approx_bytes: int) -> int:
-    """Bytes mode processes ~10x faster than csv/jsonl: give it ~10x the input for as many hops."""
-    return approx_bytes * 10 if mode == "bytes" else approx_bytes
+    """Input size for as many hops in every mode (raw chunks are read ~10x faster than text records)."""
+{%- if cookiecutter.processing_mode == "bytes" %}
+    return approx_bytes * 10
+{%- else %}
+    return approx_bytes
+{%- endif %}
 
 
 def make_input(mode: str, approx_bytes: int, seed: int) -> bytes:
-    """A mode-appropriate input with the awkward cases: quoted commas/quotes/newlines, unicode,
+    """An input of the project's mode with the awkward cases: quoted commas/quotes/newlines, unicode,
     CRLF, blank lines, and a few bad records (which must be quarantined, not crash the run)."""
     rng = random.Random(seed)
-    if mode == "bytes":
-        return rng.randbytes(approx_bytes)
+{%- if cookiecutter.processing_mode == "bytes" %}
+    return rng.randbytes(approx_bytes)
+{%- else %}
     words = ["plain", "comma, inside", 'say "hi"', "two\nlines", "Zürich", "東京", "naïve café", ""]
     buf = io.StringIO()
     i = 0
-    if mode == "csv":
-        writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(["id", "region", "note", "qty", "price"])
-        while buf.tell() < approx_bytes:
-            i += 1
-            if i % 997 == 0:
-                buf.write(f"{i},only-two-fields\r\n")  # bad record: wrong field count
-                continue
-            writer.writerow([i, rng.choice(words), rng.choice(words), rng.randint(1, 9), f"{rng.random() * 100:.2f}"])
-    else:
-        while buf.tell() < approx_bytes:
-            i += 1
-            if i % 997 == 0:
-                buf.write('{"broken": \n')  # bad record: not JSON
-            elif i % 501 == 0:
-                buf.write("   \n")  # blank line: skipped, not bad
-            else:
-                doc = {"id": i, "region": rng.choice(words), "qty": rng.randint(1, 9), "price": rng.random() * 100}
-                buf.write(json.dumps(doc, ensure_ascii=False) + "\n")
+{%- if cookiecutter.processing_mode == "csv" %}
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(["id", "region", "note", "qty", "price"])
+    while buf.tell() < approx_bytes:
+        i += 1
+        if i % 997 == 0:
+            buf.write(f"{i},only-two-fields\r\n")  # bad record: wrong field count
+            continue
+        writer.writerow([i, rng.choice(words), rng.choice(words), rng.randint(1, 9), f"{rng.random() * 100:.2f}"])
+{%- else %}
+    while buf.tell() < approx_bytes:
+        i += 1
+        if i % 997 == 0:
+            buf.write('{"broken": \n')  # bad record: not JSON
+        elif i % 501 == 0:
+            buf.write("   \n")  # blank line: skipped, not bad
+        else:
+            doc = {"id": i, "region": rng.choice(words), "qty": rng.randint(1, 9), "price": rng.random() * 100}
+            buf.write(json.dumps(doc, ensure_ascii=False) + "\n")
+{%- endif %}
     return buf.getvalue().encode("utf-8")
+{%- endif %}
 
 
 @pytest.fixture(scope="session")

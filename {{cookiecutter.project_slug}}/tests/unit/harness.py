@@ -340,28 +340,30 @@ class FlakyS3:
 
 
 def sample_body(mode: str, n: int = 24) -> bytes:
-    """An input of the mode with a few of its edge cases (and bad records where the mode has them)."""
-    if mode == "csv":
-        rows = ["id,name,note\r\n"]
-        for i in range(n):
-            if i % 17 == 5:
-                rows.append(f"{i},ragged\r\n")
-            elif i % 13 == 7:
-                rows.append("\r\n")
-            else:
-                rows.append(f'{i},"n{i}, é","multi\nline ""q"" {"€" * (i % 4)}"\r\n')
-        return "".join(rows).encode()
-    if mode == "jsonl":
-        lines = []
-        for i in range(n):
-            if i % 17 == 5:
-                lines.append("{not json")
-            elif i % 13 == 7:
-                lines.append("   ")
-            else:
-                lines.append(json.dumps({"i": i, "level": ["info", "warn"][i % 2], "s": "é€" * (i % 5)}))
-        return ("\n".join(lines)).encode()  # no final newline
+    """An input of the project's mode with a few of its edge cases (and bad records where it has them)."""
+{%- if cookiecutter.processing_mode == "csv" %}
+    rows = ["id,name,note\r\n"]
+    for i in range(n):
+        if i % 17 == 5:
+            rows.append(f"{i},ragged\r\n")
+        elif i % 13 == 7:
+            rows.append("\r\n")
+        else:
+            rows.append(f'{i},"n{i}, é","multi\nline ""q"" {"€" * (i % 4)}"\r\n')
+    return "".join(rows).encode()
+{%- elif cookiecutter.processing_mode == "jsonl" %}
+    lines = []
+    for i in range(n):
+        if i % 17 == 5:
+            lines.append("{not json")
+        elif i % 13 == 7:
+            lines.append("   ")
+        else:
+            lines.append(json.dumps({"i": i, "level": ["info", "warn"][i % 2], "s": "é€" * (i % 5)}))
+    return ("\n".join(lines)).encode()  # no final newline
+{%- else %}
     return bytes((i * 7 + i // 256) % 256 for i in range(n * 23 + 5))
+{%- endif %}
 
 
 def hops_versus_single_pass(body: bytes, budgets: list[int], **changes: Any) -> tuple[Outcome, Outcome]:

@@ -52,7 +52,7 @@ def test_nothing_to_write_writes_nothing(h: Harness) -> None:
 
 def test_items_without_bytes_still_make_a_part(h: Harness) -> None:
     s = sink(h)
-    s.add(b"", 2)  # e.g. empty bytes items in bytes mode
+    s.add(b"", 2)  # e.g. output items that are empty byte strings
     s.flush()
     assert [(p.items, p.bytes) for p in s.parts] == [(2, 0)]
 
