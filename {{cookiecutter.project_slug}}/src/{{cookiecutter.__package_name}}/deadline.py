@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-
 # Commit requests are few and their latency is measured, so a small allowance over the estimate.
 _COMMIT_SAFETY = 1.25
 

@@ -82,7 +82,7 @@ class _Window:
         self._stream = io.StringIO(self.text, newline="\n")
         self.reader = csv.reader(self._stream)
         self._cursor = (0, self._bom)  # (character, byte) pairs only move forward
-        self._plain: tuple[list[str], list[int]] | None | bool = False  # False: not worked out yet
+        self._plain: tuple[list[str], list[int]] | bool | None = False  # False: not worked out yet
 
     def plain(self) -> tuple[list[str], list[int]] | None:
         """The window's rows as lines, when the csv module cannot read them any other way.
