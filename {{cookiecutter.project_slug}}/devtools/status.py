@@ -162,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     except LookupError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return EXIT_UNKNOWN
+    except deployed_package("checkpoint").CheckpointError as exc:  # e.g. written by newer code
+        print(f"ERROR: run {a.run_id}: {exc}", file=sys.stderr)
+        return EXIT_UNKNOWN
     status.setdefault("checked_at", time.time())
     print(json.dumps(status, indent=1, default=str) if a.json else render(status))
     return EXIT_UNKNOWN if status.get("state") == "unknown" else 0
