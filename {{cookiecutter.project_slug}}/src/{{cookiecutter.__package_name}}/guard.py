@@ -44,14 +44,20 @@ def check_before_hop(checkpoint: Checkpoint, cfg: Config, now: float | None = No
         )
 
 
-def check_progress(checkpoint: Checkpoint, new_offset: int, done: bool, max_stalls: int, detail: str) -> int:
+def check_progress(
+    checkpoint: Checkpoint, new_offset: int, done: bool, max_stalls: int, detail: str, cold: bool = False
+) -> int:
     """The stall count for the next checkpoint; raises when hops keep ending where they began.
 
-    One hop without progress can be bad luck (a slow cold start ate the time); `max_stalls` in a
-    row mean a record is too large for one invocation, and going on would loop forever.
+    A hop on a cold container that makes no progress proves nothing (its init and first
+    connections ate the time), so it is not counted; `max_stalls` warm hops in a row without
+    progress mean a record is too large for one invocation, and going on would loop forever.
+    (Should every hop be cold, the depth guard still ends the run.)
     """
     if done or new_offset > checkpoint.offset:
         return 0
+    if cold:
+        return checkpoint.stalls
     stalls = checkpoint.stalls + 1
     if stalls >= max_stalls:
         raise NoProgressError(

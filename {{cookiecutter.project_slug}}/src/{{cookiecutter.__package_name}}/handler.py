@@ -40,6 +40,8 @@ CACHE = EtagCache(CONFIG.cache_memory_bytes, CONFIG.cache_disk_bytes, CONFIG.cac
 # batch of 20 000 records costs 2-3x more per record than one of ~16 KiB of input, while the
 # per-batch overhead at 16 KiB is a few microseconds. Bytes mode: one chunk per batch.
 BATCH_INPUT_BYTES = 16 * 1024
+# True until this container has run a hop: a cold hop that makes no progress is not a stall.
+_COLD = [True]
 # Built during init (~150 ms of loading service models), which Lambda does not count against a
 # hop's timeout, rather than inside the first hop.
 s3_client()
@@ -225,6 +227,7 @@ def _process(
         # covers the last part); the margin and the batch size are about the batches to come.
         ms = (time.perf_counter() - t0) * 1000 - (source.setup_ms + sink.put_ms - overhead_before)
         clock.record_batch(ms)
+        clock.rtt_ms = min(clock.rtt_ms, source.fastest_request_ms)
         if batch.eof:
             done, stop = True, "end of object"
             break
@@ -243,7 +246,9 @@ def _process(
         done,
         cfg.max_stalls,
         f"{clock.remaining_ms()} ms left after {clock.slowest_batch_ms:.0f} ms batches",
+        cold=_COLD[0],
     )
+    _COLD[0] = False
     sink.flush()
     result = None
     if done:
