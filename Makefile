@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS ?= never
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test lint clean bench
+.PHONY: help install demo test lint clean bench soak
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ test: $(STAMP) ## the whole suite: hooks, bakes of every mode, each project's ow
 
 bench: $(STAMP) ## benchmark the generated handler, every mode (~10-15 min; writes bench/results.json)
 	$(PY) bench/run_bench.py $(BENCH_ARGS)
+
+soak: $(STAMP) ## seeded fault chains through the emulator, every mode: make soak RUNS=210 (fails on any loss)
+	$(PY) soak/run_soak.py --runs $(or $(RUNS),210) --seed $(or $(SEED),1)
 
 lint: $(STAMP) ## ruff and mypy on the hooks and tests
 	$(PY) -m ruff check .

@@ -5,7 +5,8 @@ pass, or did not finish.
 
     python soak/run_soak.py [--runs 210] [--seed 1] [--modes csv,jsonl,bytes] [--jobs 2] [--parallel]
 
-Needs cookiecutter, boto3, moto[server], aws-lambda-powertools and orjson in the running Python.
+Needs cookiecutter in the running Python; each baked project gets its own .venv (`make install`),
+which runs its soak.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         projects.append(project)
         out = project / ".simulate" / "soak.json"
         out.parent.mkdir(parents=True, exist_ok=True)
-        argv_ = [sys.executable, "-m", "devtools.soak", "--runs", str(per_mode), "--seed", str(a.seed),
+        subprocess.run(["make", "--no-print-directory", "install"], cwd=project, check=True)
+        python = str(project / ".venv" / "bin" / "python")
+        argv_ = [python, "-m", "devtools.soak", "--runs", str(per_mode), "--seed", str(a.seed),
                  "--jobs", str(a.jobs), "--json", str(out), "--quiet"]  # fmt: skip
         log = (project / ".simulate" / "soak.out").open("w")
         procs[mode] = (subprocess.Popen(argv_, cwd=project, stdout=log, stderr=subprocess.STDOUT), out, log)

@@ -43,7 +43,11 @@ CHAIN_ENV = {
 }
 BYTES_RECORD = int(CHAIN_ENV["BYTES_CHUNK_SIZE"])
 # Simulated cost of the user's code per record (see slow_handler).
-RECORD_US = 2500 if project.MODE == "bytes" else 800
+{%- if cookiecutter.processing_mode == "bytes" %}
+RECORD_US = 2500
+{%- else %}
+RECORD_US = 800
+{%- endif %}
 _WORDS = ["plain", "comma, inside", 'say "hi"', "two\nlines", "Zürich", "東京", "naïve café", "", " padded "]
 
 
@@ -56,43 +60,38 @@ class Generated:
 
 
 def generate(mode: str, n: int, version: str, seed: int) -> Generated:
-    """`n` records of `mode`, each good one tagged (id, version); about 1 in 50 is bad on purpose.
+    """`n` records of the project's mode, each good one tagged (id, version); about 1 in 50 is bad
+    on purpose where the mode has bad records.
+{%- if cookiecutter.processing_mode == "csv" %}
 
-    csv: header `id,ver,note,qty` then RFC 4180 rows (quoted commas, quotes, newlines, unicode,
-    CRLF); a bad row has the wrong field count. jsonl: objects {"id","ver","note","qty"}, blank
-    lines now and then; a bad line is not JSON. bytes: fixed records of BYTES_CHUNK_SIZE bytes,
-    each starting with `<ver><id:09d>` (no bad records in bytes mode).
+    Header `id,ver,note,qty` then RFC 4180 rows (quoted commas, quotes, newlines, unicode, CRLF);
+    a bad row has the wrong field count.
     """
     rng = random.Random(f"{seed}-{version}")
     ids: list[int] = []
     bad = 0
-    if mode == "bytes":
-        out = bytearray()
-        for i in range(n):
-            head = f"{version}{i:09d}".encode()
-            out += head + rng.randbytes(BYTES_RECORD - len(head))
-            ids.append(i)
-        tail = rng.randrange(0, BYTES_RECORD)  # a short last record
-        if tail >= 10:
-            out += f"{version}{n:09d}".encode() + rng.randbytes(tail - 10)
-            ids.append(n)
-        return Generated(bytes(out), ids, 0)
-    lines: list[str] = []
-    if mode == "csv":
-        import csv
-        import io
+    import csv
+    import io
 
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow(["id", "ver", "note", "qty"])
-        for i in range(n):
-            if rng.random() < 0.02:
-                buf.write(f"{i},{version},ragged\r\n")
-                bad += 1
-                continue
-            w.writerow([i, version, rng.choice(_WORDS), rng.randint(0, 99)])
-            ids.append(i)
-        return Generated(buf.getvalue().encode(), ids, bad)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(["id", "ver", "note", "qty"])
+    for i in range(n):
+        if rng.random() < 0.02:
+            buf.write(f"{i},{version},ragged\r\n")
+            bad += 1
+            continue
+        w.writerow([i, version, rng.choice(_WORDS), rng.randint(0, 99)])
+        ids.append(i)
+    return Generated(buf.getvalue().encode(), ids, bad)
+{%- elif cookiecutter.processing_mode == "jsonl" %}
+
+    Objects {"id","ver","note","qty"}, blank lines now and then; a bad line is not JSON.
+    """
+    rng = random.Random(f"{seed}-{version}")
+    ids: list[int] = []
+    bad = 0
+    lines: list[str] = []
     for i in range(n):
         r = rng.random()
         if r < 0.02:
@@ -106,21 +105,41 @@ def generate(mode: str, n: int, version: str, seed: int) -> Generated:
         ids.append(i)
     text = "\n".join(lines) + ("\n" if rng.random() < 0.7 else "")
     return Generated(text.encode(), ids, bad)
+{%- else %}
+
+    Fixed records of BYTES_CHUNK_SIZE bytes, each starting with `<ver><id:09d>`; every offset is
+    a record boundary, so none is bad.
+    """
+    rng = random.Random(f"{seed}-{version}")
+    ids: list[int] = []
+    out = bytearray()
+    for i in range(n):
+        head = f"{version}{i:09d}".encode()
+        out += head + rng.randbytes(BYTES_RECORD - len(head))
+        ids.append(i)
+    tail = rng.randrange(0, BYTES_RECORD)  # a short last record
+    if tail >= 10:
+        out += f"{version}{n:09d}".encode() + rng.randbytes(tail - 10)
+        ids.append(n)
+    return Generated(bytes(out), ids, 0)
+{%- endif %}
 
 
 def tags_in_output(mode: str, output: bytes) -> list[tuple[str, int]]:
     """(version, id) of every record in a committed output, read without the handler's code."""
-    if mode == "bytes":
-        tags = []
-        for i in range(0, len(output), BYTES_RECORD):
-            head = output[i : i + 10]
-            tags.append((head[:1].decode("latin-1"), int(head[1:]) if head[1:].isdigit() else -1))
-        return tags
+{%- if cookiecutter.processing_mode == "bytes" %}
+    tags = []
+    for i in range(0, len(output), BYTES_RECORD):
+        head = output[i : i + 10]
+        tags.append((head[:1].decode("latin-1"), int(head[1:]) if head[1:].isdigit() else -1))
+    return tags
+{%- else %}
     tags = []
     for line in output.splitlines():
         doc = json.loads(line)
         tags.append((str(doc.get("ver")), int(doc.get("id", -1))))
     return tags
+{%- endif %}
 
 
 @dataclass

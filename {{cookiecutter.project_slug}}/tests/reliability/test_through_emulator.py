@@ -36,9 +36,13 @@ TIMEOUT_MS = "100"
 
 
 def chain_input() -> bytes:
-    """Big enough that a 100 ms timeout cuts it into several hops on a fast machine (bytes mode reads
-    much faster); the tests check that the hops they need did happen."""
-    return generate(MODE, 40_000 if MODE == "bytes" else 150_000, "A", seed=11).data
+    """Big enough that a 100 ms timeout cuts it into several hops on a fast machine; the tests
+    check that the hops they need did happen."""
+{%- if cookiecutter.processing_mode == "bytes" %}
+    return generate(MODE, 40_000, "A", seed=11).data  # raw records are read much faster
+{%- else %}
+    return generate(MODE, 150_000, "A", seed=11).data
+{%- endif %}
 
 
 def _env() -> dict[str, str]:
