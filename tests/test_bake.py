@@ -230,7 +230,7 @@ OVERRIDES = {
     "state_retention_days": "3",
     "create_bucket": "false",
     "existing_bucket_name": "my-existing-bucket",
-    "stack_name": "OtherStack",
+    "stack_name": "other-stack",
 }
 
 

@@ -38,7 +38,7 @@ CACHE = EtagCache(CONFIG.cache_memory_bytes, CONFIG.cache_disk_bytes, CONFIG.cac
 # Batches stop growing at about this much input. Between the reader making a batch's records and
 # process_batch using them, they must stay in the CPU cache: measured with bench/ (make bench), a
 # batch of 20 000 records costs 2-3x more per record than one of ~16 KiB of input, while the
-# per-batch overhead at 16 KiB is a few microseconds. Bytes mode: one chunk per batch.
+# per-batch overhead at 16 KiB is a few microseconds. (Records bigger than that: one per batch.)
 BATCH_INPUT_BYTES = 16 * 1024
 # True until this container has run a hop: a cold hop that makes no progress is not a stall.
 _COLD = [True]

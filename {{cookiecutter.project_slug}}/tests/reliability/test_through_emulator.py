@@ -66,7 +66,11 @@ def _sim_args(tmp_path: Path, data: bytes, *extra: str) -> list[str]:
 
 def test_small_soak(server: MotoServer, tmp_path: Path) -> None:
     """A few chains of every fault kind, judged independently of the handler (ids and versions)."""
-    n = 200 if MODE == "bytes" else 600  # bytes records cost more (see devtools.soak.RECORD_US)
+{%- if cookiecutter.processing_mode == "bytes" %}
+    n = 200  # raw records cost more here (see devtools.soak.RECORD_US)
+{%- else %}
+    n = 600
+{%- endif %}
     specs = [
         ChainSpec(0, 101, n, 250, Faults(kill=0.3, duplicate=0.5, recycle=0.5, retries=6), "fail"),
         ChainSpec(1, 102, n, 250, Faults(duplicate=0.3, recycle=0.3, overwrite=2, retries=4), "restart"),
