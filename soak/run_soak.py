@@ -76,10 +76,17 @@ def main(argv: list[str] | None = None) -> int:
             bad = chain["lost"] or chain["duplicated"] or chain["mixed"] or chain["differs"]
             if bad or chain["status"] == "unfinished":
                 print(f"{mode}: {chain['spec']}: {chain['status']} {'; '.join(chain['notes'])}", file=sys.stderr)
-    sys.path.insert(0, str(projects[0]))
-    from devtools.soak import render_table
-
-    print(render_table(rows))
+    # The table is drawn by the generated tooling, in a project's own .venv (it has the deps).
+    draw = "import json, sys; from devtools.soak import render_table; print(render_table(json.load(sys.stdin)))"
+    table = subprocess.run(
+        [str(projects[0] / ".venv" / "bin" / "python"), "-c", draw],
+        cwd=projects[0],
+        input=json.dumps(rows),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    print(table.stdout, end="")
     total = sum(r["runs"] for r in rows.values())
     print(f"{total} chains in {time.monotonic() - t0:.0f} s (seed {a.seed}); projects in {work}")
     return 1 if failed else 0
