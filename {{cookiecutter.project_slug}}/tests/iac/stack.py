@@ -132,7 +132,9 @@ class Deployed:
 ALARM_EMAIL = "alarms@example.com"
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: its mock_aws must end before other test folders start theirs (nested
+# moto mocks share state until the outermost one ends, so a session-long one leaks S3 objects).
+@pytest.fixture(scope="module")
 def deployed(translated: dict[str, Any]) -> Iterator[Deployed]:
     import boto3
     from moto import mock_aws
