@@ -11,9 +11,13 @@ import pytest
 from .conftest import Runner, make_input, sized
 
 pytestmark = pytest.mark.e2e
-# Far below Lambda's 1 s minimum so small inputs take many hops, yet above what a cold sandbox
-# needs on a busy 2-core machine (at 100 ms a cold hop can time out before reading anything).
-TIMEOUT_MS = 200
+
+
+def chain_timeout_ms(ref_summary: dict[str, Any]) -> int:
+    """A timeout that cuts the input into ~15 hops whatever this machine's speed: a fifteenth of the
+    time the single pass spent processing, never below 100 ms (what a cold sandbox needs here)."""
+    busy_ms = sum(row["end_ms"] - row["start_ms"] for row in ref_summary["timeline"])
+    return max(100, min(1000, int(busy_ms / 15)))
 
 REQUIRED = {
     "status", "hops", "records", "bad_records", "bytes_fetched", "object_size",
@@ -41,10 +45,10 @@ def _reference(run_chain: Runner, data: bytes) -> tuple[dict[str, Any], bytes]:
 
 def test_chain_equals_single_pass(run_chain: Runner, chain_input: bytes) -> None:
     ref_summary, ref_output = _reference(run_chain, chain_input)
-    summary, output = run_chain(chain_input, timeout_ms=TIMEOUT_MS)
+    summary, output = run_chain(chain_input, timeout_ms=chain_timeout_ms(ref_summary))
     assert summary.keys() >= REQUIRED
     assert summary["status"] == "succeeded", summary.get("error")
-    assert summary["hops"] > 1, "a 200 ms timeout must cut this input into several hops"
+    assert summary["hops"] > 2, "the timeout must cut this input into several hops"
     assert output == ref_output
     assert len(output) > 0
     for key in ("records", "bad_records", "output_items", "result"):
@@ -57,9 +61,12 @@ def test_chain_equals_single_pass(run_chain: Runner, chain_input: bytes) -> None
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_faults_do_not_change_the_result(run_chain: Runner, chain_input: bytes, seed: int) -> None:
-    _, ref_output = _reference(run_chain, chain_input)
+    ref_summary, ref_output = _reference(run_chain, chain_input)
     summary, output = run_chain(
-        chain_input, timeout_ms=TIMEOUT_MS, faults="kill:0.2,duplicate:0.25,recycle:0.5,retries:6", seed=seed
+        chain_input,
+        timeout_ms=chain_timeout_ms(ref_summary),
+        faults="kill:0.2,duplicate:0.25,recycle:0.5,retries:6",
+        seed=seed,
     )
     assert summary["status"] == "succeeded", summary.get("error")
     assert output == ref_output
@@ -68,7 +75,8 @@ def test_faults_do_not_change_the_result(run_chain: Runner, chain_input: bytes, 
 
 
 def test_object_overwritten_mid_run_fails_with_empty_output(run_chain: Runner, chain_input: bytes) -> None:
-    summary, output = run_chain(chain_input, timeout_ms=TIMEOUT_MS, faults="overwrite:2")
+    ref_summary, _ = _reference(run_chain, chain_input)
+    summary, output = run_chain(chain_input, timeout_ms=chain_timeout_ms(ref_summary), faults="overwrite:2")
     assert summary["overwrites"] == 1, "the chain must reach hop 2 for this test to mean anything"
     assert summary["status"] == "failed"
     assert output == b""
