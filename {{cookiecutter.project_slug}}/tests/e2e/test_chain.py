@@ -19,6 +19,7 @@ def chain_timeout_ms(ref_summary: dict[str, Any]) -> int:
     busy_ms = sum(row["end_ms"] - row["start_ms"] for row in ref_summary["timeline"])
     return max(100, min(1000, int(busy_ms / 15)))
 
+
 REQUIRED = {
     "status", "hops", "records", "bad_records", "bytes_fetched", "object_size",
     "kills", "duplicates", "retries", "result",
