@@ -227,7 +227,6 @@ def _process(
         # covers the last part); the margin and the batch size are about the batches to come.
         ms = (time.perf_counter() - t0) * 1000 - (source.setup_ms + sink.put_ms - overhead_before)
         clock.record_batch(ms)
-        clock.rtt_ms = min(clock.rtt_ms, source.fastest_request_ms)
         if batch.eof:
             done, stop = True, "end of object"
             break

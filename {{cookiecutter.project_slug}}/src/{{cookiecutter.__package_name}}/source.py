@@ -36,8 +36,6 @@ class ObjectSource:
         self.cache_hit = False
         # Time spent opening streams and revalidating: paid once per hop, not per batch.
         self.setup_ms = 0.0
-        # The quickest of those requests: a better round-trip estimate than a first, cold one.
-        self.fastest_request_ms = float("inf")
 
     def chunks(self, offset: int) -> Iterator[bytes]:
         """Successive chunks of the object from `offset` to its end (none when offset == size)."""
@@ -112,9 +110,7 @@ class ObjectSource:
             self._timed(started)
 
     def _timed(self, started: float) -> None:
-        ms = (time.perf_counter() - started) * 1000
-        self.setup_ms += ms
-        self.fastest_request_ms = min(self.fastest_request_ms, ms)
+        self.setup_ms += (time.perf_counter() - started) * 1000
 
     def _current_etag(self) -> str | None:
         try:
