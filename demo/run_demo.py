@@ -112,7 +112,7 @@ def main() -> int:
         "--timeout-ms",
         type=int,
         default=0,
-        help="function timeout for the chain (default: a twentieth of the single pass, so ~20 hops on any machine)",
+        help="function timeout for the chain (default: a twentieth of the single pass, at least 150 ms)",
     )
     p.add_argument("--seed", type=int, default=2024)
     p.add_argument("--clean", action="store_true", help="start from an empty build/demo (slower)")
@@ -138,7 +138,7 @@ def main() -> int:
     if not timeout_ms:
         # Scaled to this machine's speed: about twenty hops whether it is fast or slow.
         busy_ms = sum(int(h.get("end_ms", 0)) - int(h.get("start_ms", 0)) for h in single.get("timeline", []))  # type: ignore[union-attr]
-        timeout_ms = max(100, min(5000, busy_ms // 20))
+        timeout_ms = max(150, min(5000, busy_ms // 20))
     step(f"The chain: make simulate with TIMEOUT_MS={timeout_ms}")
     chain = simulate(project, sample, timeout_ms, "chain")
 
