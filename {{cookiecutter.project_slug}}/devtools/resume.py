@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import sys
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from . import project
+from .simulate import parse_env
 from .status import DEFAULT_STATE_DIR, config, deployed_package, render, run_status, target_for
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
@@ -203,16 +203,6 @@ def resume_deployed(target: Any, run_id: str, wait_s: float, poll_s: float = 5.0
     return status
 
 
-def _parse_env(items: list[str]) -> dict[str, str]:
-    env = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise SystemExit(f"ERROR: --env {item!r} must look like NAME=value")
-        env[name] = value
-    return env
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m devtools.resume",
@@ -234,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-wall-s", type=float, default=1800.0, help="local: safety timeout")
     try:
         a = p.parse_args(argv)
-        env = _parse_env(a.env)
+        env = parse_env(a.env)
     except SystemExit as exc:
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)

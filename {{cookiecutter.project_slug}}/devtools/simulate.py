@@ -126,7 +126,7 @@ def changed_copy(data: bytes) -> bytes:
     return bytes(out)
 
 
-def _get_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+def get_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     try:
         doc: dict[str, Any] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except s3.exceptions.NoSuchKey:
@@ -134,7 +134,8 @@ def _get_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     return doc
 
 
-def _runs(s3: Any, bucket: str) -> list[str]:
+def run_ids(s3: Any, bucket: str) -> list[str]:
+    """The ids of the runs recorded in `bucket`'s state prefix."""
     prefix = f"{project.STATE_PREFIX}runs/"
     seen: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
@@ -308,7 +309,7 @@ def _poll(s3: Any, bucket: str, emulator: Emulator, size: int) -> tuple[int, int
         "duplicates": st.duplicates,
     }
     offset = 0
-    for run_id in _runs(s3, bucket)[-1:]:
+    for run_id in run_ids(s3, bucket)[-1:]:
         cps = s3.list_objects_v2(Bucket=bucket, Prefix=f"{project.STATE_PREFIX}runs/{run_id}/checkpoints/")
         keys = sorted(o["Key"] for o in cps.get("Contents", []))
         if keys:
@@ -320,12 +321,12 @@ def _collect(s3: Any, bucket: str, emulator: Emulator, size: int, finished: bool
     """Decide how the run ended from what it committed (manifest or outcome), not from the emulator."""
     em = emulator.summary()
     rows = em.pop("timeline")
-    runs = _runs(s3, bucket)
+    runs = run_ids(s3, bucket)
     manifest = outcome = None
     run_id = runs[-1] if runs else None
     for rid in runs:
-        m = _get_json(s3, bucket, f"{project.OUTPUT_PREFIX}{rid}/manifest.json")
-        o = _get_json(s3, bucket, f"{project.STATE_PREFIX}runs/{rid}/outcome.json")
+        m = get_json(s3, bucket, f"{project.OUTPUT_PREFIX}{rid}/manifest.json")
+        o = get_json(s3, bucket, f"{project.STATE_PREFIX}runs/{rid}/outcome.json")
         if m is not None and m.get("status") == "succeeded":
             manifest, run_id = m, rid
         elif o is not None and o.get("status") != "abandoned" and manifest is None:
@@ -379,12 +380,12 @@ def _write_output(s3: Any, bucket: str, summary: dict[str, Any], path: Path) -> 
     with path.open("wb") as out:
         if summary["status"] != "succeeded":
             return
-        manifest = _get_json(s3, bucket, f"{project.OUTPUT_PREFIX}{summary['run_id']}/manifest.json") or {}
+        manifest = get_json(s3, bucket, f"{project.OUTPUT_PREFIX}{summary['run_id']}/manifest.json") or {}
         for part in manifest.get("parts", []):
             out.write(s3.get_object(Bucket=bucket, Key=part["key"])["Body"].read())
 
 
-def _parse_env(items: list[str]) -> dict[str, str]:
+def parse_env(items: list[str]) -> dict[str, str]:
     env = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -428,7 +429,7 @@ def parse_args(argv: list[str] | None) -> Options:
         summary=a.summary,
         log=None if a.verbose else a.log,
         key=a.key,
-        env=_parse_env(a.env),
+        env=parse_env(a.env),
         max_wall_s=a.max_wall_s,
         concurrency=a.concurrency,
         progress=not a.no_progress,

@@ -32,6 +32,7 @@ from . import project
 from .emulator import Emulator
 from .faults import Faults
 from .s3_server import MotoServer
+from .simulate import get_json
 
 # Small reads and batches, so that small inputs are cut into many hops at short timeouts.
 CHAIN_ENV = {
@@ -265,20 +266,6 @@ def random_spec(number: int, rng: random.Random) -> ChainSpec:
     return ChainSpec(number, rng.randrange(1 << 30), records, rng.choice([150, 250, 400]), faults, policy)
 
 
-def _get_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    try:
-        doc: dict[str, Any] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    except s3.exceptions.NoSuchKey:
-        return None
-    return doc
-
-
-def _run_ids(s3: Any, bucket: str) -> list[str]:
-    prefix = f"{project.STATE_PREFIX}runs/"
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
-    return [p["Prefix"][len(prefix) : -1] for page in pages for p in page.get("CommonPrefixes", [])]
-
-
 def _committed(s3: Any, bucket: str, manifest: dict[str, Any]) -> bytes:
     return b"".join(s3.get_object(Bucket=bucket, Key=p["key"])["Body"].read() for p in manifest["parts"])
 
@@ -371,10 +358,10 @@ def _judge(
     for version, run_id in (("A", run_a), ("B", run_b)):
         if run_id is None:
             continue
-        manifest = _get_json(s3, bucket, f"{project.OUTPUT_PREFIX}{run_id}/manifest.json")
+        manifest = get_json(s3, bucket, f"{project.OUTPUT_PREFIX}{run_id}/manifest.json")
         if manifest is not None:
             found[version] = manifest
-    outcome_a = _get_json(s3, bucket, f"{project.STATE_PREFIX}runs/{run_a}/outcome.json")
+    outcome_a = get_json(s3, bucket, f"{project.STATE_PREFIX}runs/{run_a}/outcome.json")
     if "A" in found and "B" in found:
         res.notes.append("both object versions have a committed output")
     if found:
@@ -406,7 +393,7 @@ def _judge(
     for run_id in (run_b, run_a):
         if run_id is None:
             continue
-        outcome = _get_json(s3, bucket, f"{project.STATE_PREFIX}runs/{run_id}/outcome.json")
+        outcome = get_json(s3, bucket, f"{project.STATE_PREFIX}runs/{run_id}/outcome.json")
         if outcome is not None and outcome.get("status") == "abandoned":
             continue
         cps = s3.list_objects_v2(Bucket=bucket, Prefix=f"{project.STATE_PREFIX}runs/{run_id}/checkpoints/")
