@@ -1,16 +1,17 @@
 """Tailor the freshly generated project to the chosen processing mode and record the answers.
 
-Rule: a path whose stem ends with `_csv`, `_jsonl` or `_bytes` belongs to that mode. The chosen
-mode's paths lose the suffix (`records_csv.py` -> `records.py`); the other modes' are deleted, so
-the project reads as if it had only ever known one mode. Bytes mode also drops the text framing
-module. The hook is offline and idempotent (cruft and `cookiecutter --replay-file` run it again
-over an existing project), and it does not `git init`: that is the user's call.
+Rule: a template file named `<name>@<modes>.<ext>` belongs to the modes listed after the `@`
+(`records@csv.py`, `textframe@csv+jsonl.py`). For the chosen mode it becomes `<name>.<ext>`;
+for the others it is deleted, so the project reads as if it had only ever known one mode. The
+tag is a character no project or package name can hold (slugs are letters, digits and dashes),
+so a slug such as `orders-csv` is never mistaken for a mode's file. The hook is offline and
+idempotent (cruft and `cookiecutter --replay-file ... -f` run it again over an existing project),
+keeps the user's own files on such a re-run, and does not `git init`: that is the user's call.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,8 +24,9 @@ from typing import Any
 ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
 
 MODES = ("csv", "jsonl", "bytes")
-# Modules (and their tests) that only the text modes use.
-TEXT_ONLY_STEMS = frozenset({"textframe", "test_textframe"})
+MODE_TAG = "@"
+# The files the user is told to edit: a re-bake over an existing project keeps their version.
+USER_OWNED = frozenset({"process.py", "test_process.py"})
 # Never descend into tool output or environments: their files are not the template's.
 SKIP_DIRS = frozenset(
     {
@@ -43,65 +45,76 @@ SKIP_DIRS = frozenset(
 ANSWERS_FILE = ".cookiecutter.json"
 # Machine-local keys that must not be recorded (they differ on every machine).
 LOCAL_KEYS = frozenset({"_output_dir", "_repo_dir", "_checkout"})
+# Answers that are whole numbers: recorded as numbers, whatever the user typed ("00", " 2048").
+INT_KEYS = frozenset(
+    {
+        "memory_mb",
+        "timeout_seconds",
+        "ephemeral_storage_mb",
+        "max_hops",
+        "max_run_hours",
+        "reserved_concurrency",
+        "async_retries",
+        "state_retention_days",
+    }
+)
 
 
-def mode_of(path: Path) -> str | None:
-    """The mode a path belongs to, from its stem's `_<mode>` suffix; None for shared paths."""
-    for mode in MODES:
-        if path.stem.endswith(f"_{mode}") and len(path.stem) > len(mode) + 1:
-            return mode
-    return None
+def modes_of(path: Path) -> frozenset[str] | None:
+    """The modes a template file belongs to, from its `@<mode>[+<mode>]` tag; None for shared files."""
+    name, tag, modes = path.stem.rpartition(MODE_TAG)
+    if not tag or not name:
+        return None
+    owners = frozenset(modes.split("+"))
+    return owners if owners <= set(MODES) else None
 
 
-def without_mode(path: Path, mode: str) -> Path:
-    """`events/sample_csv.csv` -> `events/sample.csv`."""
-    return path.with_name(path.stem[: -len(mode) - 1] + path.suffix)
+def untagged(path: Path) -> Path:
+    """`events/sample@csv.csv` -> `events/sample.csv`."""
+    return path.with_name(path.stem.rpartition(MODE_TAG)[0] + path.suffix)
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
-
-
-def tailor(root: Path, mode: str) -> list[str]:
-    """Keep `mode`'s paths under their plain names, delete the others; returns what it did."""
-    if mode not in MODES:
-        raise ValueError(f"unknown processing_mode {mode!r}")
-    actions: list[str] = []
+def _files(root: Path) -> list[Path]:
+    found: list[Path] = []
     pending = [root]
     while pending:
         folder = pending.pop()
         for path in sorted(folder.iterdir()):
-            if path.is_dir() and path.name in SKIP_DIRS:
-                continue
-            owner = mode_of(path)
-            rel = path.relative_to(root).as_posix()
-            if owner is None and mode == "bytes" and path.stem in TEXT_ONLY_STEMS:
-                _remove(path)
-                actions.append(f"deleted {rel}")
-            elif owner is None:
-                if path.is_dir() and not path.is_symlink():
+            if path.is_dir() and not path.is_symlink():
+                if path.name not in SKIP_DIRS:
                     pending.append(path)
-            elif owner != mode:
-                _remove(path)
-                actions.append(f"deleted {rel}")
             else:
-                target = without_mode(path, mode)
-                if target.exists():
-                    _remove(target)
-                path.rename(target)
-                actions.append(f"renamed {rel} -> {target.relative_to(root).as_posix()}")
-                if target.is_dir():
-                    pending.append(target)
+                found.append(path)
+    return found
+
+
+def tailor(root: Path, mode: str) -> list[str]:
+    """Keep `mode`'s tagged files under their plain names, delete the others; returns what it did."""
+    if mode not in MODES:
+        raise ValueError(f"unknown processing_mode {mode!r}")
+    actions: list[str] = []
+    for path in _files(root):
+        owners = modes_of(path)
+        if owners is None:
+            continue
+        rel = path.relative_to(root).as_posix()
+        target = untagged(path)
+        if mode not in owners:
+            path.unlink()
+            actions.append(f"deleted {rel}")
+        elif target.exists() and target.name in USER_OWNED:
+            path.unlink()
+            actions.append(f"kept your {target.relative_to(root).as_posix()}")
+        else:
+            path.replace(target)
+            actions.append(f"renamed {rel} -> {target.relative_to(root).as_posix()}")
     return actions
 
 
 def recorded_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
     """What `.cookiecutter.json` keeps: every answer, the derived package name and `_template`."""
     return {
-        key: value
+        key: int(str(value).strip()) if key in INT_KEYS else value
         for key, value in answers.items()
         if key not in LOCAL_KEYS and (not key.startswith("_") or key in ("_template", "__package_name"))
     }

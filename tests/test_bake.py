@@ -105,12 +105,12 @@ def test_expected_files_present(baked: dict[str, Path], mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_other_modes_absent(baked: dict[str, Path], mode: str) -> None:
-    """No file is left with a mode suffix, and bytes mode has no text framing."""
+    """No file is left with a mode tag, and bytes mode has no text framing."""
     root = baked[mode]
     stray = [
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
-        if re.search(r"_(csv|jsonl|bytes)$", p.stem) or (mode == "bytes" and "textframe" in p.name)
+        if "@" in p.name or (mode == "bytes" and "textframe" in p.name)
     ]
     assert stray == []
     others = {SAMPLE_EXT[m] for m in MODES if m != mode}
@@ -118,8 +118,14 @@ def test_other_modes_absent(baked: dict[str, Path], mode: str) -> None:
 
 
 def mode_specific_names(mode: str) -> set[str]:
-    """The template's own names for `mode`'s files (stems like `records_jsonl`), read off the tree."""
-    return {p.stem for p in TEMPLATE_PROJECT.rglob("*") if p.stem.endswith(f"_{mode}") and len(p.stem) > len(mode) + 1}
+    """The template's own names for files only `mode` has (`records@jsonl` gives `records_jsonl`,
+    the name an untagged copy would have had), read off the tree."""
+    names = set()
+    for path in TEMPLATE_PROJECT.rglob("*@*"):
+        name, _, owners = path.stem.rpartition("@")
+        if owners.split("+") == [mode]:
+            names.update({f"{name}_{mode}", f"{name}@{mode}"})
+    return names
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -8,29 +8,29 @@ from types import ModuleType
 
 import pytest
 
+PKG = "orders_csv"  # a package whose own name ends like a mode's file: never touched
 TREE = [
-    "src/pkg/records_csv.py",
-    "src/pkg/records_jsonl.py",
-    "src/pkg/records_bytes.py",
-    "src/pkg/process_csv.py",
-    "src/pkg/process_jsonl.py",
-    "src/pkg/process_bytes.py",
-    "src/pkg/textframe.py",
-    "src/pkg/handler.py",
-    "tests/unit/test_records_csv.py",
-    "tests/unit/test_records_jsonl.py",
-    "tests/unit/test_records_bytes.py",
-    "tests/unit/test_textframe.py",
-    "events/sample_csv.csv",
-    "events/sample_jsonl.jsonl",
-    "events/sample_bytes.bin",
-    "events/s3_put_csv.json",
-    "events/s3_put_jsonl.json",
-    "events/s3_put_bytes.json",
-    "fixtures_jsonl/a.txt",
-    "fixtures_csv/b_bytes.txt",
-    "notes/_csv",  # only the suffix: a shared name, not a mode's file
-    ".venv/lib/site/thing_bytes.py",  # environments are never touched
+    f"src/{PKG}/records@csv.py",
+    f"src/{PKG}/records@jsonl.py",
+    f"src/{PKG}/records@bytes.py",
+    f"src/{PKG}/process@csv.py",
+    f"src/{PKG}/process@jsonl.py",
+    f"src/{PKG}/process@bytes.py",
+    f"src/{PKG}/textframe@csv+jsonl.py",
+    f"src/{PKG}/handler.py",
+    f"src/{PKG}/helpers_bytes.py",  # a user's file: untagged, so shared
+    "tests/unit/test_records@csv.py",
+    "tests/unit/test_records@jsonl.py",
+    "tests/unit/test_records@bytes.py",
+    "events/sample@csv.csv",
+    "events/sample@jsonl.jsonl",
+    "events/sample@bytes.bin",
+    "events/s3_put@csv.json",
+    "events/s3_put@jsonl.json",
+    "events/s3_put@bytes.json",
+    "notes/@csv",  # only a tag: a shared name, not a mode's file
+    "notes/me@home.txt",  # a tag that names no mode
+    ".venv/lib/site/thing@bytes.py",  # environments are never touched
 ]
 
 
@@ -45,42 +45,21 @@ def listing(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
 
 
+SHARED = {
+    f"src/{PKG}/records.py",
+    f"src/{PKG}/process.py",
+    f"src/{PKG}/handler.py",
+    f"src/{PKG}/helpers_bytes.py",
+    "tests/unit/test_records.py",
+    "events/s3_put.json",
+    "notes/@csv",
+    "notes/me@home.txt",
+    ".venv/lib/site/thing@bytes.py",
+}
 EXPECTED = {
-    "csv": {
-        "src/pkg/records.py",
-        "src/pkg/process.py",
-        "src/pkg/textframe.py",
-        "src/pkg/handler.py",
-        "tests/unit/test_records.py",
-        "tests/unit/test_textframe.py",
-        "events/sample.csv",
-        "events/s3_put.json",
-        "notes/_csv",
-        ".venv/lib/site/thing_bytes.py",
-    },
-    "jsonl": {
-        "src/pkg/records.py",
-        "src/pkg/process.py",
-        "src/pkg/textframe.py",
-        "src/pkg/handler.py",
-        "tests/unit/test_records.py",
-        "tests/unit/test_textframe.py",
-        "events/sample.jsonl",
-        "events/s3_put.json",
-        "fixtures/a.txt",
-        "notes/_csv",
-        ".venv/lib/site/thing_bytes.py",
-    },
-    "bytes": {
-        "src/pkg/records.py",
-        "src/pkg/process.py",
-        "src/pkg/handler.py",
-        "tests/unit/test_records.py",
-        "events/sample.bin",
-        "events/s3_put.json",
-        "notes/_csv",
-        ".venv/lib/site/thing_bytes.py",
-    },
+    "csv": SHARED | {f"src/{PKG}/textframe.py", "events/sample.csv"},
+    "jsonl": SHARED | {f"src/{PKG}/textframe.py", "events/sample.jsonl"},
+    "bytes": SHARED | {"events/sample.bin"},
 }
 
 
@@ -88,20 +67,20 @@ EXPECTED = {
 def test_tailor_keeps_only_the_chosen_mode(post_hook: ModuleType, tmp_path: Path, mode: str) -> None:
     make_tree(tmp_path)
     post_hook.tailor(tmp_path, mode)
-    expected = set(EXPECTED[mode])
-    if mode == "bytes":
-        # fixtures_csv/ went away with its contents; nothing of csv/jsonl remains.
-        assert not (tmp_path / "fixtures").exists()
-    assert listing(tmp_path) == expected
-    assert (tmp_path / "src/pkg/records.py").read_text() == f"src/pkg/records_{mode}.py"
+    assert listing(tmp_path) == EXPECTED[mode]
+    assert (tmp_path / f"src/{PKG}/records.py").read_text() == f"src/{PKG}/records@{mode}.py"
 
 
-def test_tailor_applies_the_rule_inside_kept_folders(post_hook: ModuleType, tmp_path: Path) -> None:
-    """fixtures_csv/ is kept as fixtures/, but its b_bytes.txt still belongs to bytes mode."""
-    make_tree(tmp_path)
-    post_hook.tailor(tmp_path, "csv")
-    assert (tmp_path / "fixtures").is_dir()
-    assert list((tmp_path / "fixtures").iterdir()) == []
+@pytest.mark.parametrize("mode", ["csv", "jsonl", "bytes"])
+@pytest.mark.parametrize("slug_end", ["csv", "jsonl", "bytes", "text"])
+def test_package_named_like_a_mode_survives(post_hook: ModuleType, tmp_path: Path, mode: str, slug_end: str) -> None:
+    """`orders-csv` in jsonl mode once deleted its own package; names are never read as tags."""
+    package = tmp_path / "src" / f"sales_{slug_end}"
+    package.mkdir(parents=True)
+    (package / "handler.py").write_text("x", encoding="utf-8")
+    (package / "process@csv+jsonl+bytes.py").write_text("p", encoding="utf-8")
+    post_hook.tailor(tmp_path, mode)
+    assert listing(tmp_path) == {f"src/sales_{slug_end}/handler.py", f"src/sales_{slug_end}/process.py"}
 
 
 def test_tailor_is_idempotent(post_hook: ModuleType, tmp_path: Path) -> None:
@@ -112,14 +91,19 @@ def test_tailor_is_idempotent(post_hook: ModuleType, tmp_path: Path) -> None:
     assert {p: (tmp_path / p).read_bytes() for p in listing(tmp_path)} == before
 
 
-def test_tailor_over_an_existing_project_replaces_stale_files(post_hook: ModuleType, tmp_path: Path) -> None:
-    """Re-baking over a project (cookiecutter -f, cruft update) brings records_csv.py back."""
+def test_rebake_replaces_framework_files_and_keeps_the_users(post_hook: ModuleType, tmp_path: Path) -> None:
+    """Re-baking over a project (cookiecutter --replay-file -f, cruft) brings the framework's
+    records.py up to date but keeps the user's edited process.py."""
     make_tree(tmp_path)
     post_hook.tailor(tmp_path, "csv")
-    (tmp_path / "src/pkg/records_csv.py").write_text("new", encoding="utf-8")
-    post_hook.tailor(tmp_path, "csv")
-    assert (tmp_path / "src/pkg/records.py").read_text() == "new"
-    assert not (tmp_path / "src/pkg/records_csv.py").exists()
+    (tmp_path / f"src/{PKG}/process.py").write_text("mine", encoding="utf-8")
+    (tmp_path / f"src/{PKG}/records@csv.py").write_text("new", encoding="utf-8")
+    (tmp_path / f"src/{PKG}/process@csv.py").write_text("template's", encoding="utf-8")
+    actions = post_hook.tailor(tmp_path, "csv")
+    assert (tmp_path / f"src/{PKG}/records.py").read_text() == "new"
+    assert (tmp_path / f"src/{PKG}/process.py").read_text() == "mine"
+    assert not list(tmp_path.rglob("*@csv.py"))
+    assert f"kept your src/{PKG}/process.py" in actions
 
 
 def test_unknown_mode_refused(post_hook: ModuleType, tmp_path: Path) -> None:
@@ -128,11 +112,24 @@ def test_unknown_mode_refused(post_hook: ModuleType, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "mode"),
-    [("records_csv.py", "csv"), ("sample_jsonl.jsonl", "jsonl"), ("x_bytes", "bytes"), ("_csv", None)],
+    ("name", "modes"),
+    [
+        ("records@csv.py", {"csv"}),
+        ("sample@jsonl.jsonl", {"jsonl"}),
+        ("textframe@csv+jsonl.py", {"csv", "jsonl"}),
+        ("x@bytes", {"bytes"}),
+        ("@csv", None),
+        ("records_csv.py", None),
+        ("a@csv+xml.py", None),
+    ],
 )
-def test_mode_of(post_hook: ModuleType, name: str, mode: str | None) -> None:
-    assert post_hook.mode_of(Path(name)) == mode
+def test_modes_of(post_hook: ModuleType, name: str, modes: set[str] | None) -> None:
+    assert post_hook.modes_of(Path(name)) == (None if modes is None else frozenset(modes))
+
+
+def test_answers_record_numbers_as_numbers(post_hook: ModuleType) -> None:
+    recorded = post_hook.recorded_answers({"reserved_concurrency": "00", "memory_mb": " 2048", "max_hops": 7})
+    assert recorded == {"reserved_concurrency": 0, "memory_mb": 2048, "max_hops": 7}
 
 
 def test_answers_file_is_replay_format(post_hook: ModuleType, tmp_path: Path) -> None:

@@ -1,1 +1,1 @@
-"""{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"""
+"""The deployed package: the Lambda handler and what it calls (README.md explains the project)."""

@@ -38,10 +38,11 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
 
 from devtools.soak import CHAIN_ENV, Generated, generate
+from tests.unit.harness import BUCKET, FakeContext, Harness, InjectedCrash, Outcome, aws, make_config, raw_of, s3_event
+
 from {{ cookiecutter.__package_name }}.config import Config
 from {{ cookiecutter.__package_name }}.etag_cache import EtagCache
 from {{ cookiecutter.__package_name }}.records import MODE
-from tests.unit.harness import BUCKET, FakeContext, Harness, InjectedCrash, Outcome, aws, make_config, raw_of, s3_event
 
 __all__ = [
     "BUCKET", "MODE", "Chain", "FaultPlan", "Harness", "InjectedCrash", "Outcome",

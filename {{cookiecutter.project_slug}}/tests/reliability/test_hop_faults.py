@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.__package_name }}.config import Config
 from tests.unit.harness import Outcome
+
+from {{ cookiecutter.__package_name }}.config import Config
 
 from .conftest import Chain, FaultPlan, Harness, keys, sample
 
@@ -142,8 +143,9 @@ def test_concurrent_duplicates_interleaved(h: Harness, cfg: Config, pause_at: st
         before = len(h.lam.payloads)
         thread.start()
         assert a_paused.wait(30), "attempt A never reached " + pause_at
-        from {{ cookiecutter.__package_name }} import handler
         from tests.unit.harness import FakeContext
+
+        from {{ cookiecutter.__package_name }} import handler
 
         results["B"] = handler.lambda_handler(event, FakeContext(chain.budget, "req-B"))
         b_done.set()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from devtools.soak import check_output
+
 from {{ cookiecutter.__package_name }}.layout import run_id_for
 from {{ cookiecutter.__package_name }}.runs import run_status
 
