@@ -33,35 +33,117 @@ OBJECT_CHANGE_POLICIES = ("fail", "restart")
 WRITTEN_SUFFIXES = (".json", ".jsonl", ".bin")
 WRITTEN_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789/._-")
 
-# Top-level modules the generated project imports or ships; a package with one of these names
-# would shadow it (besides everything in the standard library).
-SHADOWED_MODULES = frozenset(
+# Top-level import names a package must not take: the project's own folders, plus every module
+# installed by the generated project's pinned dependencies (runtime and dev, every mode), which
+# tests/test_reserved_names.py reads off a baked project's .venv and keeps equal to this list.
+PROJECT_MODULES = frozenset({"conftest", "devtools", "events", "src", "test", "tests"})
+DEPENDENCY_MODULES = frozenset(
+    # BEGIN DEPENDENCY_MODULES (written by `python -m tests.test_reserved_names --write`)
     {
+        "_cffi_backend",
+        "_hypothesis_ftz_detector",
+        "_hypothesis_globals",
+        "_hypothesis_pytestplugin",
+        "_pytest",
+        "_yaml",
+        "annotated_types",
+        "antlr4",
+        "ast_serialize",
+        "attr",
+        "attrs",
         "aws_lambda_powertools",
+        "aws_xray_sdk",
+        "blinker",
         "boto3",
         "botocore",
+        "certifi",
+        "cffi",
+        "cfgv",
         "cfnlint",
-        "conftest",
+        "charset_normalizer",
+        "click",
+        "cryptography",
         "dateutil",
-        "devtools",
-        "events",
+        "distlib",
+        "docker",
+        "dotenv",
+        "execnet",
+        "filelock",
+        "flask",
+        "flask_cors",
+        "graphql",
         "hypothesis",
+        "identify",
+        "idna",
+        "iniconfig",
+        "isympy",
+        "itsdangerous",
+        "jinja2",
         "jmespath",
+        "joserfc",
+        "jsonpatch",
+        "jsonpatch_cli",
+        "jsonpath_ng",
+        "jsonpointer",
+        "jsonschema",
+        "jsonschema_path",
+        "jsonschema_specifications",
+        "lazy_object_proxy",
+        "librt",
+        "markupsafe",
         "moto",
+        "mpmath",
         "mypy",
+        "mypy_boto3_lambda",
+        "mypy_boto3_s3",
+        "mypy_extensions",
+        "mypyc",
+        "networkx",
+        "nodeenv",
+        "openapi_schema_validator",
+        "openapi_spec_validator",
         "orjson",
+        "packaging",
+        "pathable",
+        "pathspec",
+        "platformdirs",
+        "pluggy",
+        "pre_commit",
+        "py",
+        "py_partiql_parser",
+        "pycparser",
+        "pydantic",
+        "pydantic_core",
+        "pydantic_settings",
+        "pygments",
+        "pyparsing",
         "pytest",
+        "python_discovery",
+        "referencing",
+        "regex",
+        "requests",
+        "responses",
+        "rfc3339_validator",
+        "rpds",
         "ruff",
         "s3transfer",
         "samtranslator",
         "six",
-        "src",
-        "test",
-        "tests",
+        "sortedcontainers",
+        "sympy",
+        "typing_extensions",
+        "typing_inspection",
         "urllib3",
+        "virtualenv",
+        "werkzeug",
+        "wrapt",
+        "xdist",
+        "xmltodict",
         "yaml",
     }
+    # END DEPENDENCY_MODULES
 )
+SHADOWED_MODULES = PROJECT_MODULES | DEPENDENCY_MODULES
 
 SLUG_RE = re.compile(r"[a-z][a-z0-9-]*")
 STACK_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
@@ -180,6 +262,24 @@ def check_email(email: Any) -> None:
         raise AnswerError(f"author_email={email!r} does not look like an e-mail address")
 
 
+# What a prefix or suffix may hold: the characters AWS calls safe in object keys, less `*` (an IAM
+# and EventBridge wildcard). Nothing here needs quoting in YAML, IAM, !Sub, JSON or an S3 event's
+# URL-encoded key, so the answer reaches every one of them as typed.
+KEY_PART_RE = re.compile(r"[A-Za-z0-9!_.'()/-]*")
+
+
+def check_key_part(name: str, value: Any) -> str:
+    """Prefixes and suffixes go into YAML, IAM ARNs, `!Sub` strings and event filters unescaped."""
+    text = check_key_text(name, value)
+    if not KEY_PART_RE.fullmatch(text):
+        bad = "".join(sorted({c for c in text if not KEY_PART_RE.fullmatch(c)}))
+        raise AnswerError(
+            f"{name}={text!r} uses {bad!r}: use only letters, digits and ! - _ . ' ( ) / "
+            "(the characters S3 calls safe in keys; '*' is a wildcard in IAM and event filters)"
+        )
+    return text
+
+
 def check_key_text(name: str, value: Any, *, limit: int = 512) -> str:
     """S3 keys are UTF-8 of at most 1024 bytes; control characters break filters and consoles."""
     if not isinstance(value, str):
@@ -197,7 +297,7 @@ def check_key_text(name: str, value: Any, *, limit: int = 512) -> str:
 
 def check_prefix(name: str, value: Any, required: bool) -> str:
     """Prefixes are folders: empty (input only) or `a/b/`; no leading `/` and no empty segment."""
-    prefix = check_key_text(name, value)
+    prefix = check_key_part(name, value)
     if not prefix:
         if required:
             raise AnswerError(f"{name} must not be empty: use a folder such as 'processed/'")
@@ -330,7 +430,7 @@ def validate(answers: Mapping[str, Any]) -> list[str]:
     run(check_int_range, "state_retention_days", get("state_retention_days"), 1)
 
     input_prefix = run(check_prefix, "input_prefix", get("input_prefix"), False)
-    input_suffix = run(check_key_text, "input_suffix", get("input_suffix"))
+    input_suffix = run(check_key_part, "input_suffix", get("input_suffix"))
     output_prefix = run(check_prefix, "output_prefix", get("output_prefix"), True)
     state_prefix = run(check_prefix, "state_prefix", get("state_prefix"), True)
     if output_prefix and state_prefix:

@@ -186,8 +186,25 @@ def test_empty_input_prefix_allowed_when_suffix_cannot_match(pre_hook: ModuleTyp
     assert errors_for(pre_hook, input_prefix="", input_suffix=".csv") == []
 
 
-def test_unicode_prefixes_allowed(pre_hook: ModuleType) -> None:
-    assert errors_for(pre_hook, input_prefix="eingänge/daten/") == []
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("input_prefix", 'in"coming/'),  # would end a YAML string
+        ("output_prefix", "out\\put/"),  # a YAML escape
+        ("state_prefix", "state*/"),  # an IAM and EventBridge wildcard
+        ("output_prefix", "${AWS::Region}/"),  # a !Sub reference
+        ("input_prefix", "my data/"),  # URL-encoded in S3 events and filters
+        ("input_prefix", "eingänge/"),  # likewise
+        ("input_suffix", ".c?v"),
+    ],
+)
+def test_prefix_characters_that_need_escaping_refused(pre_hook: ModuleType, key: str, value: str) -> None:
+    assert_refused(pre_hook, "use only letters, digits", **{key: value})
+
+
+@pytest.mark.parametrize("value", ["in-coming/", "a.b_c/(x)/", "it's/", "wow!/", "Upper/Case/"])
+def test_safe_prefix_characters_allowed(pre_hook: ModuleType, value: str) -> None:
+    assert errors_for(pre_hook, input_prefix=value) == []
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,8 @@ _BAKED = json.loads(
   "input_suffix": {{ cookiecutter.input_suffix | tojson }},
   "output_prefix": {{ cookiecutter.output_prefix | tojson }},
   "state_prefix": {{ cookiecutter.state_prefix | tojson }},
-  "on_object_change": {{ cookiecutter.on_object_change | tojson }}
+  "on_object_change": {{ cookiecutter.on_object_change | tojson }},
+  "state_retention_days": {{ cookiecutter.state_retention_days | tojson }}
 }
 """
 )
@@ -39,6 +40,7 @@ INPUT_PREFIX: str = _BAKED["input_prefix"]
 INPUT_SUFFIX: str = _BAKED["input_suffix"]
 OUTPUT_PREFIX: str = _BAKED["output_prefix"]
 STATE_PREFIX: str = _BAKED["state_prefix"]
+STATE_RETENTION_DAYS: int = int(_BAKED["state_retention_days"])
 HANDLER = f"{PACKAGE}.handler.lambda_handler"
 ACCOUNT_ID = "123456789012"
 

@@ -29,7 +29,7 @@ SAM_PATH := $(if $(strip $(RUNTIME_PYTHON)),$(dir $(strip $(RUNTIME_PYTHON))):)$
 SAMPLE := $(firstword $(wildcard events/sample.*))
 FILE ?= $(SAMPLE)
 
-.PHONY: sam-venv build deploy delete logs invoke-remote validate sam-validate-if-present test-integration
+.PHONY: bucket-setup sam-venv build deploy delete logs invoke-remote validate sam-validate-if-present test-integration
 
 $(SAM_STAMP):
 	@if [ -n "$(UV)" ]; then \
@@ -90,6 +90,10 @@ print(f'run id: {run_id}')
 print(f'manifest (when done): s3://{bucket}/{outputs["OutputPrefix"]}{run_id}/manifest.json')
 endef
 export INVOKE_REMOTE_PY
+
+bucket-setup: $(STAMP) ## for an existing bucket: EventBridge on, state expiry rule (keeps its other settings): make bucket-setup BUCKET=<name> [DRY_RUN=1]
+	@[ -n "$(BUCKET)" ] || { echo "ERROR: give the bucket: make bucket-setup BUCKET=<name>" >&2; exit 1; }
+	$(PY) -m devtools.existing_bucket "$(BUCKET)" $(if $(DRY_RUN),--dry-run)
 
 test-integration: $(STAMP) ## against the deployed stack: STACK_NAME=<stack> make test-integration (needs AWS credentials)
 	STACK_NAME="$${STACK_NAME:-$(shell sed -n 's/^stack_name *= *"\(.*\)"/\1/p' samconfig.toml | head -n 1)}" \
