@@ -12,7 +12,7 @@ export UV_PYTHON_DOWNLOADS ?= never
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test lint clean bench soak
+.PHONY: help install demo test fuzz lint clean bench soak
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ demo: $(STAMP) ## bake the default project and run the worked example through it
 test: $(STAMP) ## the whole suite: hooks, bakes of every mode, each project's own make lint / make test
 	@# pytest exits 5 when no test ran: that is a failure too, and says so.
 	$(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "ERROR: pytest ran no tests" >&2; exit $$rc; }
+
+fuzz: $(STAMP) ## the bake fuzzer alone, with more draws: make fuzz [DRAWS=400] [SEED=<n>]
+	FUZZ_DRAWS=$(or $(DRAWS),400) FUZZ_SEED=$(or $(SEED),20261129) $(PY) -m pytest tests/test_fuzz_bake.py $(PYTEST_ARGS)
 
 bench: $(STAMP) ## benchmark the generated handler, every mode (~10-15 min; writes bench/results.json)
 	$(PY) bench/run_bench.py $(BENCH_ARGS)

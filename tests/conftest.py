@@ -15,6 +15,31 @@ from cookiecutter.main import cookiecutter
 TEMPLATE = Path(__file__).resolve().parent.parent
 MODES = ("csv", "jsonl", "bytes")
 SLUG = "s3-record-processor"  # what the default project_name slugifies to
+# The projects that run their own `make install`, `make lint` and `make test` in full: one per
+# mode, named as the held-out checks named them (a slug ending in a mode's name; names that sort
+# before and after the project's other first-party modules), and one with every non-default
+# choice (existing bucket, restart policy, x86_64, the oldest runtime, odd but legal prefixes).
+FULL_BAKES: dict[str, dict[str, Any]] = {
+    "csv": {"processing_mode": "csv", "project_name": "Orders CSV"},
+    "jsonl": {"processing_mode": "jsonl", "project_name": "Click Stream"},
+    "bytes": {"processing_mode": "bytes", "project_name": "Web Hits", "description": 'Reads C:\\data, "hi"'},
+    "csv-options": {
+        "processing_mode": "csv",
+        "project_name": "Sales Bytes",
+        "description": 'Zoë\'s "quoted" \\ description',
+        "lambda_runtime": "python3.11",
+        "lambda_architecture": "x86_64",
+        "on_object_change": "restart",
+        "create_bucket": False,
+        "existing_bucket_name": "my-company-data",
+        "input_prefix": "in-box/(raw)/",
+        "input_suffix": ".CSV",
+        "output_prefix": "out.put/",
+        "state_prefix": "_run-state!/",
+        "reserved_concurrency": "00",
+        "memory_mb": " 2048",
+    },
+}
 
 
 def load_hook(name: str) -> ModuleType:
@@ -73,6 +98,11 @@ def bake(cc_config: Path) -> Bake:
 
 @pytest.fixture(scope="session")
 def baked(bake: Bake, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Each mode baked once per session (the slow checks reuse these projects)."""
-    projects = {mode: bake(tmp_path_factory.mktemp(f"bake-{mode}"), processing_mode=mode) for mode in MODES}
-    return projects
+    """Each of FULL_BAKES baked once per session (keyed like it; the slow checks reuse them)."""
+    return {name: bake(tmp_path_factory.mktemp(f"bake-{name}"), **answers) for name, answers in FULL_BAKES.items()}
+
+
+def package_dir(root: Path) -> Path:
+    """The deployed package of a baked project (its one folder under src/)."""
+    (package,) = [p for p in (root / "src").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return package

@@ -8,14 +8,15 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
-from .conftest import MODES, SLUG, TEMPLATE, Bake
+from .conftest import FULL_BAKES, MODES, SLUG, TEMPLATE, Bake, package_dir
 
-PKG = SLUG.replace("-", "_")
+PKG = "{pkg}"  # filled in per project
 TEMPLATE_PROJECT = TEMPLATE / "{{cookiecutter.project_slug}}"
 SKIP_DIRS = {".venv", ".venv-sam", ".aws-sam", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 SAMPLE_EXT = {"csv": ".csv", "jsonl": ".jsonl", "bytes": ".bin"}
@@ -96,9 +97,10 @@ def test_no_jinja_left(baked: dict[str, Path], mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_expected_files_present(baked: dict[str, Path], mode: str) -> None:
     root = baked[mode]
-    expected = [*COMMON_FILES, f"events/sample{SAMPLE_EXT[mode]}"]
+    pkg = package_dir(root).name
+    expected = [rel.format(pkg=pkg) for rel in COMMON_FILES] + [f"events/sample{SAMPLE_EXT[mode]}"]
     if mode != "bytes":
-        expected.append(f"src/{PKG}/textframe.py")
+        expected.append(f"src/{pkg}/textframe.py")
     missing = [rel for rel in expected if not (root / rel).is_file()]
     assert missing == []
 
@@ -176,6 +178,13 @@ def test_answers_recorded(baked: dict[str, Path], mode: str) -> None:
     assert recorded["processing_mode"] == mode
     assert recorded["_template"] == str(TEMPLATE)
     assert recorded["create_bucket"] is True
+    assert {k: recorded[k] for k in FULL_BAKES[mode]} == FULL_BAKES[mode]
+
+
+def test_answers_recorded_as_typed_values(baked: dict[str, Path]) -> None:
+    """Numbers typed with a leading zero or space are recorded as the numbers they mean."""
+    recorded = json.loads((baked["csv-options"] / ".cookiecutter.json").read_text(encoding="utf-8"))["cookiecutter"]
+    assert (recorded["reserved_concurrency"], recorded["memory_mb"], recorded["create_bucket"]) == (0, 2048, False)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -183,7 +192,7 @@ def test_deployed_dependencies_agree(baked: dict[str, Path], mode: str) -> None:
     """pyproject's [project].dependencies mirror what SAM installs (src/PKG/requirements.txt)."""
     root = baked[mode]
     declared = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
-    lines = (root / "src" / PKG / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    lines = (package_dir(root) / "requirements.txt").read_text(encoding="utf-8").splitlines()
     required = [line.split("#")[0].strip() for line in lines]
     assert sorted(declared) == sorted(r for r in required if r)
     assert any(d.startswith("orjson") for d in declared) == (mode != "bytes")
@@ -246,7 +255,7 @@ def test_overrides_cover_every_key() -> None:
 
 
 @pytest.mark.parametrize("key", sorted(OVERRIDES))
-def test_every_key_overridable(bake: Bake, tmp_path: Path, key: str) -> None:
+def test_every_key_overridable(bake: Bake, tmp_path: Path, key: str, post_hook: ModuleType) -> None:
     extra = {key: OVERRIDES[key]}
     if key == "create_bucket":
         extra["existing_bucket_name"] = OVERRIDES["existing_bucket_name"]
@@ -255,6 +264,8 @@ def test_every_key_overridable(bake: Bake, tmp_path: Path, key: str) -> None:
     root = bake(tmp_path, **extra)
     recorded = json.loads((root / ".cookiecutter.json").read_text(encoding="utf-8"))["cookiecutter"]
     expected: Any = False if key == "create_bucket" else OVERRIDES[key]
+    if key in post_hook.INT_KEYS:
+        expected = int(expected)
     assert recorded[key] == expected
     if key == "project_slug":
         assert root.name == "other-slug"
@@ -300,7 +311,7 @@ def test_cli_booleans_and_numbers(tmp_path: Path, cc_config: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     recorded = json.loads((tmp_path / SLUG / ".cookiecutter.json").read_text(encoding="utf-8"))["cookiecutter"]
     assert recorded["create_bucket"] is False
-    assert recorded["memory_mb"] == "3008"
+    assert recorded["memory_mb"] == 3008
     assert recorded["input_suffix"] == ""
     assert recorded["input_prefix"] == "raw/"
 

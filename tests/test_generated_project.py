@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import MODES
+from .conftest import FULL_BAKES
 
 STEPS = ("install", "lint", "test")
 STEP_TIMEOUT = int(os.environ.get("BAKE_MAKE_TIMEOUT", "900"))
@@ -92,10 +92,10 @@ def _tail(output: str, lines: int = 80) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", list(FULL_BAKES))
 @pytest.mark.parametrize("step", STEPS)
 def test_generated_make(make_runs: dict[str, ProjectRun], mode: str, step: str) -> None:
     code, output = make_runs[mode].wait(step)
-    assert code == 0, f"make {step} in the {mode} project exited {code}:\n{_tail(output)}"
+    assert code == 0, f"make {step} in the {mode} project ({make_runs[mode].root.name}) exited {code}:\n{_tail(output)}"
     if step == "test":
         assert " passed" in output  # pytest ran tests rather than collecting none

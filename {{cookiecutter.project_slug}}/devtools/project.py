@@ -15,17 +15,17 @@ _BAKED = json.loads(
   "mode": {{ cookiecutter.processing_mode | tojson }},
   "function_name": {{ cookiecutter.project_slug | tojson }},
   "region": {{ cookiecutter.aws_region | tojson }},
-  "memory_mb": {{ cookiecutter.memory_mb | tojson }},
-  "ephemeral_storage_mb": {{ cookiecutter.ephemeral_storage_mb | tojson }},
-  "max_hops": {{ cookiecutter.max_hops | tojson }},
-  "max_run_hours": {{ cookiecutter.max_run_hours | tojson }},
-  "async_retries": {{ cookiecutter.async_retries | tojson }},
+  "memory_mb": {{ cookiecutter.memory_mb | int }},
+  "ephemeral_storage_mb": {{ cookiecutter.ephemeral_storage_mb | int }},
+  "max_hops": {{ cookiecutter.max_hops | int }},
+  "max_run_hours": {{ cookiecutter.max_run_hours | int }},
+  "async_retries": {{ cookiecutter.async_retries | int }},
   "input_prefix": {{ cookiecutter.input_prefix | tojson }},
   "input_suffix": {{ cookiecutter.input_suffix | tojson }},
   "output_prefix": {{ cookiecutter.output_prefix | tojson }},
   "state_prefix": {{ cookiecutter.state_prefix | tojson }},
   "on_object_change": {{ cookiecutter.on_object_change | tojson }},
-  "state_retention_days": {{ cookiecutter.state_retention_days | tojson }}
+  "state_retention_days": {{ cookiecutter.state_retention_days | int }}
 }
 """
 )

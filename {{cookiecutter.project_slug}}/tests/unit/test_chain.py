@@ -17,7 +17,10 @@ from botocore.exceptions import ClientError
 from {{ cookiecutter.__package_name }} import guard, handler
 from {{ cookiecutter.__package_name }}.checkpoint import CheckpointError
 from {{ cookiecutter.__package_name }}.etag_cache import ObjectChangedError
-from {{ cookiecutter.__package_name }}.guard import DepthExceededError, RunBudgetExceededError
+from {{ cookiecutter.__package_name }}.guard import (
+    DepthExceededError,
+    RunBudgetExceededError,
+)
 from {{ cookiecutter.__package_name }}.records import MODE
 from {{ cookiecutter.__package_name }}.runs import resume_event, run_status
 

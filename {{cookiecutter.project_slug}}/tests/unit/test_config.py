@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from {{ cookiecutter.__package_name }}.config import Config, ConfigError, filter_matches_writes
+from {{ cookiecutter.__package_name }}.config import (
+    Config,
+    ConfigError,
+    filter_matches_writes,
+)
 
 BASE = {"INPUT_PREFIX": "incoming/"}
 

@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.__package_name }}.etag_cache import CacheEntry, EtagCache, ObjectChangedError
+from {{ cookiecutter.__package_name }}.etag_cache import (
+    CacheEntry,
+    EtagCache,
+    ObjectChangedError,
+)
 
 from .harness import BUCKET, Harness
 

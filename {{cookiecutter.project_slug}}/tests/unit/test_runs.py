@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
-from {{ cookiecutter.__package_name }}.checkpoint import Checkpoint, CheckpointStore, ObjectRef, Part
+from {{ cookiecutter.__package_name }}.checkpoint import (
+    Checkpoint,
+    CheckpointStore,
+    ObjectRef,
+    Part,
+)
 from {{ cookiecutter.__package_name }}.layout import RunLayout
 from {{ cookiecutter.__package_name }}.runs import (
     committed_output,
