@@ -12,6 +12,10 @@ from typing import Any
 import pytest
 from cookiecutter.main import cookiecutter
 
+from .project_runs import make_runs  # the session fixture every slow test module shares
+
+__all__ = ["make_runs"]
+
 TEMPLATE = Path(__file__).resolve().parent.parent
 MODES = ("csv", "jsonl", "bytes")
 SLUG = "s3-record-processor"  # what the default project_name slugifies to

@@ -24,8 +24,8 @@ import yaml
 
 from .conftest import TEMPLATE
 from .fuzz_answers import draw_answers
+from .project_runs import ProjectRun
 from .test_bake import AnyTagLoader, project_files, text_of
-from .test_generated_project import ProjectRun
 
 DRAWS = int(os.environ.get("FUZZ_DRAWS", "40"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261129"))

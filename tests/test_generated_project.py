@@ -1,90 +1,12 @@
-"""The slow part: each baked project's own `make lint` and `make test`, as a user would run them.
-
-The three projects build their .venv at the same time (uv shares one download cache), then run
-lint and tests. BAKE_MAKE_JOBS (default 1) bounds how many lint/test steps run at once: the
-projects' end-to-end tests race real deadlines and should not fight over 2 cores.
-"""
+"""The slow part: each baked project's own `make install`, `make lint` and `make test`, as a user
+would run them (tests/project_runs.py runs them in the background)."""
 
 from __future__ import annotations
-
-import os
-import subprocess
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
 from .conftest import FULL_BAKES
-
-STEPS = ("install", "lint", "test")
-STEP_TIMEOUT = int(os.environ.get("BAKE_MAKE_TIMEOUT", "900"))
-
-
-@dataclass
-class ProjectRun:
-    """One project's make steps, run in a background thread; results fill in as they finish."""
-
-    root: Path
-    done: dict[str, threading.Event] = field(default_factory=lambda: {s: threading.Event() for s in STEPS})
-    results: dict[str, tuple[int, str]] = field(default_factory=dict)
-
-    def wait(self, step: str) -> tuple[int, str]:
-        assert self.done[step].wait(STEP_TIMEOUT * len(STEPS) + 60), f"make {step} never finished"
-        return self.results[step]
-
-
-def _run_steps(run: ProjectRun, gate: threading.Semaphore) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env["UV_PYTHON_DOWNLOADS"] = "never"
-    env.pop("MAKEFLAGS", None)
-    env.pop("MAKELEVEL", None)
-    env.pop("MFLAGS", None)
-    failed = False
-    for step in STEPS:
-        if failed:
-            run.results[step] = (-1, "skipped: an earlier step failed")
-            run.done[step].set()
-            continue
-        try:
-            if step == "install":
-                proc = _make(run.root, step, env)
-            else:
-                with gate:
-                    proc = _make(run.root, step, env)
-            run.results[step] = (proc.returncode, proc.stdout)
-            failed = failed or (step == "install" and proc.returncode != 0)
-        except subprocess.TimeoutExpired as exc:
-            out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else str(exc.stdout)
-            run.results[step] = (-1, f"timed out after {STEP_TIMEOUT}s\n{out}")
-        finally:
-            run.done[step].set()
-
-
-def _make(root: Path, target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["make", target],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=STEP_TIMEOUT,
-        check=False,
-    )
-
-
-@pytest.fixture(scope="session")
-def make_runs(baked: dict[str, Path]) -> Iterator[dict[str, ProjectRun]]:
-    gate = threading.Semaphore(int(os.environ.get("BAKE_MAKE_JOBS", "1")))
-    runs = {mode: ProjectRun(root) for mode, root in baked.items()}
-    threads = [threading.Thread(target=_run_steps, args=(r, gate), daemon=True) for r in runs.values()]
-    for thread in threads:
-        thread.start()
-    yield runs
-    for thread in threads:
-        thread.join(timeout=1)
+from .project_runs import STEPS, ProjectRun
 
 
 def _tail(output: str, lines: int = 80) -> str:

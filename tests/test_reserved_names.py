@@ -15,7 +15,7 @@ from types import ModuleType
 import pytest
 
 from .conftest import MODES, TEMPLATE
-from .test_generated_project import ProjectRun
+from .project_runs import ProjectRun
 
 HOOK = TEMPLATE / "hooks" / "pre_gen_project.py"
 SCRIPT = Path(__file__).with_name("installed_modules.py")

@@ -15,6 +15,7 @@ from typing import Any
 
 from .layout import RunLayout
 from .s3util import S3Client, error_code, is_missing, is_precondition_failed
+from .state_codec import StateError, check_result, decode_tagged, encode
 
 SCHEMA_VERSION = 1
 PAYLOAD_KIND = "recursive-s3-continuation"
@@ -71,13 +72,19 @@ class Checkpoint:
     schema: int = SCHEMA_VERSION
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":")).encode()
+        """The checkpoint as JSON; the user's state through the codec that keeps it exact, the
+        result as plain JSON (it goes to the manifest): a StateError says what cannot cross."""
+        doc = asdict(replace(self, state={}))  # asdict would deep-copy the state for nothing
+        doc["state"] = encode(self.state)
+        if self.result is not None:
+            check_result(self.result, "the result of finish()")
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
     @classmethod
     def from_json(cls, raw: bytes, where: str) -> Checkpoint:
         try:
-            doc = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+            doc = json.loads(raw, object_hook=decode_tagged)
+        except (ValueError, UnicodeDecodeError, StateError) as exc:
             raise CheckpointError(f"checkpoint {where} is not valid JSON: {exc}") from None
         if not isinstance(doc, dict):
             raise CheckpointError(f"checkpoint {where} is not a JSON object")

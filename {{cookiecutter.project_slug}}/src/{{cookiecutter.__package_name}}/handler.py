@@ -30,6 +30,7 @@ from .runs import RESUME_KIND, mark_launched, record_outcome, write_manifest
 from .s3util import S3Client, function_arn_to_invoke, is_missing, lambda_client, s3_client
 from .sink import AttemptSink
 from .source import ObjectSource
+from .state_codec import StateError
 from .telemetry import MetricUnit, logger, metrics
 
 CONFIG = Config.from_env()
@@ -46,10 +47,6 @@ _COLD = [True]
 # hop's timeout, rather than inside the first hop.
 s3_client()
 lambda_client()
-
-
-class StateError(Exception):
-    """process_batch left something in `state` that cannot be carried to the next hop."""
 
 
 # Errors that end a run for good (retrying cannot help); anything else is left to Lambda's retries.
@@ -271,14 +268,7 @@ def _process(
         attempt=attempt,
         stalls=stalls,
     )
-    try:
-        nxt.to_json()
-    except (TypeError, ValueError) as exc:
-        raise StateError(
-            f"the state or result from process.py is not JSON-serialisable ({exc}); "
-            "keep only dicts, lists, strings, numbers, booleans and None in it"
-        ) from exc
-    pointer = store.commit(nxt)
+    pointer = store.commit(nxt)  # a state or result that cannot cross a hop raises StateError here
     hop_log = {
         "offset": offset,
         "size": cp.source.size,

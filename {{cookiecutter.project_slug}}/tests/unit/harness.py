@@ -366,16 +366,20 @@ def sample_body(mode: str, n: int = 24) -> bytes:
 {%- endif %}
 
 
-def hops_versus_single_pass(body: bytes, budgets: list[int], **changes: Any) -> tuple[Outcome, Outcome]:
-    """The same object through the real handler twice, with the identity process.py: once in hops
-    whose call budgets cycle through `budgets`, once in a single hop. Returns (hops, single)."""
+def hops_versus_single_pass(
+    body: bytes, budgets: list[int], process: SimpleNamespace | None = None, **changes: Any
+) -> tuple[Outcome, Outcome]:
+    """The same object through the real handler twice, with `process` (default: the identity
+    process.py): once in hops whose call budgets cycle through `budgets`, once in a single hop.
+    Returns (hops, single)."""
     import tempfile
 
     outcomes = []
     for plan in (budgets, []):
         with tempfile.TemporaryDirectory() as tmp:
             cfg = make_config(tmp, max_stalls=1000, max_hops=100_000, **changes)
-            with aws(cfg) as h, mock.patch.object(handler, "process", identity_process()):
+            fresh = process if process is not None else identity_process()
+            with aws(cfg) as h, mock.patch.object(handler, "process", fresh):
                 turn = iter(range(10**9))
 
                 def budget(plan: list[int] = plan, turn: Iterator[int] = turn) -> int | None:

@@ -7,6 +7,7 @@ the same object: the committed output, the result, the counts and the quarantine
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -395,12 +396,15 @@ def test_tampered_payload_is_rejected(h: Harness) -> None:
         h.invoke(payload, BUDGET)
 
 
-def test_state_that_is_not_json_ends_the_run(h: Harness) -> None:
+def test_state_that_cannot_cross_a_hop_ends_the_run(h: Harness) -> None:
     def bad_batch(records: list[Any], state: dict[str, Any]) -> list[Any]:
-        state["oops"] = {1, 2}
+        state["oops"] = {"counts": defaultdict(int)}
         return []
 
-    with mock.patch.object(handler.process, "process_batch", bad_batch), pytest.raises(handler.StateError):
+    with (
+        mock.patch.object(handler.process, "process_batch", bad_batch),
+        pytest.raises(handler.StateError, match=r"state\['oops'\]\['counts'\] is a collections.defaultdict"),
+    ):
         h.drive(h.put_input(BODY), lambda: BUDGET, retries=0)
     assert run_status(h.s3, BUCKET, run_ids(h)[0], h.cfg)["error_type"] == "StateError"
 
