@@ -38,11 +38,13 @@ class ObjectRef:
 
 @dataclass(frozen=True)
 class Part:
-    """One committed output object (or quarantine file) and what it holds."""
+    """One committed output object (or quarantine file) and what it holds; an output part also
+    names the staging key its attempt wrote, which the commit's winner copies to `key`."""
 
     key: str
     items: int
     bytes: int
+    staged: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,12 @@ def _typed(doc: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any
 def _part(doc: Any) -> Part:
     if not isinstance(doc, dict):
         raise TypeError("a part must be an object")
-    return Part(key=_typed(doc, "key", str), items=_typed(doc, "items", int), bytes=_typed(doc, "bytes", int))
+    return Part(
+        key=_typed(doc, "key", str),
+        items=_typed(doc, "items", int),
+        bytes=_typed(doc, "bytes", int),
+        staged=_typed(doc, "staged", str),
+    )
 
 
 @dataclass(frozen=True)

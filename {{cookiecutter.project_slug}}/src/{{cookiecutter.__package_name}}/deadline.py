@@ -12,6 +12,8 @@ from typing import Protocol
 
 # Commit requests are few and their latency is measured, so a small allowance over the estimate.
 _COMMIT_SAFETY = 1.25
+# Output parts are published with this many server-side copies at a time.
+_COPIES_AT_ONCE = 8
 
 
 class LambdaContext(Protocol):
@@ -43,17 +45,21 @@ class HopClock:
         if nbytes >= 256 * 1024:
             self.put_ms_per_mb = ms / (nbytes / 1e6)
 
-    def commit_estimate_ms(self, pending_bytes: int) -> float:
-        # Part upload + checkpoint + invoke + launch marker, plus moving the unflushed output.
-        return 4 * self.rtt_ms + pending_bytes / 1e6 * self.put_ms_per_mb
+    def commit_estimate_ms(self, pending_bytes: int, parts: int = 0, part_bytes: int = 0) -> float:
+        """Part upload + checkpoint + invoke + launch marker, plus moving the unflushed output and
+        quarantine, plus publishing `parts` output parts of `part_bytes` in all (server-side
+        copies, _COPIES_AT_ONCE at a time: a round trip or two each, and at worst the upload
+        rate for their bytes spread over the parallel copies)."""
+        waves = -(-parts // _COPIES_AT_ONCE)
+        copy_ms = waves * 2 * self.rtt_ms + part_bytes / 1e6 * self.put_ms_per_mb / min(max(parts, 1), _COPIES_AT_ONCE)
+        return 4 * self.rtt_ms + pending_bytes / 1e6 * self.put_ms_per_mb + copy_ms
 
-    def margin_ms(self, pending_bytes: int) -> float:
-        return max(
-            self.floor_ms, self.factor * self.slowest_batch_ms + _COMMIT_SAFETY * self.commit_estimate_ms(pending_bytes)
-        )
+    def margin_ms(self, pending_bytes: int, parts: int = 0, part_bytes: int = 0) -> float:
+        commit = _COMMIT_SAFETY * self.commit_estimate_ms(pending_bytes, parts, part_bytes)
+        return max(self.floor_ms, self.factor * self.slowest_batch_ms + commit)
 
-    def should_stop(self, pending_bytes: int) -> bool:
-        return self.remaining_ms() < self.margin_ms(pending_bytes)
+    def should_stop(self, pending_bytes: int, parts: int = 0, part_bytes: int = 0) -> bool:
+        return self.remaining_ms() < self.margin_ms(pending_bytes, parts, part_bytes)
 
     def out_of_time(self) -> bool:
         """For readers deep inside one batch: stop pulling more bytes when even the commit is at risk."""

@@ -28,7 +28,7 @@ from .layout import RunLayout, run_id_for
 from .records import MODE, OUTPUT_EXT, RecordReader, encode_output
 from .runs import RESUME_KIND, mark_launched, record_outcome, write_manifest
 from .s3util import S3Client, function_arn_to_invoke, is_missing, lambda_client, s3_client
-from .sink import AttemptSink
+from .sink import AttemptSink, publish
 from .source import ObjectSource
 from .state_codec import StateError
 from .telemetry import MetricUnit, logger, metrics
@@ -151,6 +151,7 @@ def resume_run(bucket: str, run_id: str, context: LambdaContext) -> dict[str, An
     if latest is None:
         raise CheckpointError(f"run {run_id} has no checkpoint in s3://{bucket}/{store.layout.state_dir}")
     checkpoint, pointer = latest
+    _publish_hop(s3, store, checkpoint)  # its committer may have stopped before publishing
     s3.delete_object(Bucket=bucket, Key=store.layout.outcome())
     logger.info("run resumed", extra={"run_id": run_id, "hop": checkpoint.hop, "offset": checkpoint.offset})
     return run_hop(store, checkpoint, pointer, context)
@@ -167,6 +168,7 @@ def run_hop(store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: L
     s3, cfg, layout = store.s3, CONFIG, store.layout
     logger.append_keys(run_id=cp.run_id, hop=cp.hop)
     if cp.done:
+        _publish_hop(s3, store, cp)
         write_manifest(s3, store.bucket, layout, cp)
         return {"run_id": cp.run_id, "status": "succeeded"}
     t_load = time.perf_counter()
@@ -227,7 +229,7 @@ def _process(
         if batch.eof:
             done, stop = True, "end of object"
             break
-        if clock.should_stop(sink.pending_bytes):
+        if clock.should_stop(sink.pending_bytes, *sink.unpublished):
             break
         # Aim each batch at target_ms: small enough to stop on time, big enough to amortise overhead.
         scale = target_ms / ms if ms > 0 else 4.0
@@ -285,6 +287,7 @@ def _process(
             logger.info("hop lost the commit race; its output is discarded", extra=hop_log)
             return {"run_id": cp.run_id, "status": "duplicate", "hop": cp.hop}
         nxt, pointer = won  # our own write, whose response was lost and retried
+    _publish_hop(s3, store, nxt)
     metrics.add_metric(name="HopsCompleted", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="RecordsProcessed", unit=MetricUnit.Count, value=totals.records)
     metrics.add_metric(name="BadRecords", unit=MetricUnit.Count, value=totals.bad)
@@ -306,6 +309,7 @@ def _already_done(
     """This hop was committed by another attempt: finish what that attempt may not have."""
     nxt, pointer = found
     if nxt.done:
+        _publish_hop(s3, store, nxt)
         write_manifest(s3, store.bucket, store.layout, nxt)
         return {"run_id": nxt.run_id, "status": "duplicate", "hop": nxt.hop - 1}
     try:
@@ -313,10 +317,18 @@ def _already_done(
     except Exception as exc:
         if not is_missing(exc):
             raise
-        # Committed but never launched: the committer died between commit and invoke.
+        # Committed but never launched: the committer died between commit and invoke (publishing
+        # comes before the launch, so it may not have finished either).
         logger.warning("relaunching a committed hop that was never launched", extra={"next_hop": nxt.hop})
+        _publish_hop(s3, store, nxt)
         _launch(s3, store, pointer, context)
     return {"run_id": nxt.run_id, "status": "duplicate", "hop": nxt.hop - 1}
+
+
+def _publish_hop(s3: S3Client, store: CheckpointStore, committed: Checkpoint) -> None:
+    """Copy the output parts that the committed checkpoint's hop wrote to the output prefix."""
+    prefix = store.layout.parts_of_hop(committed.hop - 1)
+    publish(s3, store.bucket, (p for p in committed.parts if p.key.startswith(prefix)))
 
 
 def _launch(s3: S3Client, store: CheckpointStore, pointer: Pointer, context: LambdaContext) -> None:

@@ -1,8 +1,11 @@
 """Where a run keeps its things in S3: one place that names every key the function writes.
 
-State (checkpoints, launch markers, quarantine, outcome) lives under STATE_PREFIX, committed output
-(parts and the manifest) under OUTPUT_PREFIX, both grouped by run id. Every key ends with one of
-config.WRITTEN_SUFFIXES, which is what lets the trigger-filter check prove no write can re-trigger.
+State (checkpoints, launch markers, quarantine, outcome, staged output) lives under STATE_PREFIX,
+committed output (parts and the manifest) under OUTPUT_PREFIX, both grouped by run id. An attempt
+writes its output parts to staging keys of its own; only the attempt whose checkpoint commit wins
+copies them to their output keys, so nothing but committed output ever appears under OUTPUT_PREFIX.
+Every key ends with one of config.WRITTEN_SUFFIXES, which is what lets the trigger-filter check
+prove no write can re-trigger.
 """
 
 from __future__ import annotations
@@ -41,11 +44,18 @@ class RunLayout:
     def outcome(self) -> str:
         return f"{self.state_dir}outcome.json"
 
-    def quarantine(self, hop: int, attempt: str) -> str:
-        return f"{self.state_dir}quarantine/{hop:06d}-{attempt}.jsonl"
+    def quarantine(self, hop: int, attempt: str, seq: int) -> str:
+        return f"{self.state_dir}quarantine/{hop:06d}-{attempt}-{seq:04d}.jsonl"
 
-    def part(self, hop: int, attempt: str, seq: int, ext: str) -> str:
-        return f"{self.output_dir}parts/{hop:06d}-{attempt}-{seq:04d}{ext}"
+    def staged_part(self, hop: int, attempt: str, seq: int, ext: str) -> str:
+        return f"{self.state_dir}staging/{hop:06d}-{attempt}-{seq:04d}{ext}"
+
+    def part(self, hop: int, seq: int, ext: str) -> str:
+        return f"{self.output_dir}parts/{hop:06d}-{seq:04d}{ext}"
+
+    def parts_of_hop(self, hop: int) -> str:
+        """The key prefix of the output parts that hop `hop` committed."""
+        return f"{self.output_dir}parts/{hop:06d}-"
 
     def manifest(self) -> str:
         return f"{self.output_dir}manifest.json"

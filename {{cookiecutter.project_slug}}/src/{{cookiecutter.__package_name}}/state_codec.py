@@ -17,8 +17,8 @@ TAG is itself written in tagged form, so nothing the user stores is ever read as
 from __future__ import annotations
 
 import base64
-import json
 import datetime as dt
+import json
 import math
 from collections import Counter, OrderedDict
 from collections.abc import Callable
@@ -108,9 +108,9 @@ _CONTAINERS: dict[str, Callable[[list[Any]], Any]] = {
     "frozenset": frozenset,
     # Keys were encoded on their own, so a tuple key is a tuple again by now (object_hook works
     # from the inside out).
-    "dict": lambda items: {k: v for k, v in items},
-    "Counter": lambda items: Counter({k: v for k, v in items}),
-    "OrderedDict": lambda items: OrderedDict((k, v) for k, v in items),
+    "dict": dict,
+    "Counter": lambda items: Counter(dict(items)),
+    "OrderedDict": OrderedDict,
 }
 
 

@@ -77,7 +77,9 @@ def test_faults_do_not_change_the_result(run_chain: Runner, chain_input: bytes, 
 
 def test_object_overwritten_mid_run_fails_with_empty_output(run_chain: Runner, chain_input: bytes) -> None:
     ref_summary, _ = _reference(run_chain, chain_input)
-    summary, output = run_chain(chain_input, timeout_ms=chain_timeout_ms(ref_summary), faults="overwrite:2")
+    summary, output = run_chain(
+        chain_input, timeout_ms=chain_timeout_ms(ref_summary), faults="overwrite:2", ON_OBJECT_CHANGE="fail"
+    )
     assert summary["overwrites"] == 1, "the chain must reach hop 2 for this test to mean anything"
     assert summary["status"] == "failed"
     assert output == b""

@@ -70,7 +70,7 @@ def test_success_exits_zero_writes_files_and_cleans_up(tmp_path: Path, mode: str
 def test_failure_exits_nonzero_with_empty_output_and_cleans_up(tmp_path: Path, mode: str) -> None:
     # Big enough that hop 0 cannot finish it in 100 ms on a fast machine: hop 1 must happen.
     data = make_input(mode, sized(mode, 6_000_000), seed=4)
-    argv, log = _cli(tmp_path, data, "--timeout-ms", "100", "--faults", "overwrite:1")
+    argv, log = _cli(tmp_path, data, "--timeout-ms", "100", "--faults", "overwrite:1", "--env", "ON_OBJECT_CHANGE=fail")
     done = subprocess.run(argv, cwd=PROJECT_DIR, env=_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())

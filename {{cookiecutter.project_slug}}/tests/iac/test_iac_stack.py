@@ -121,10 +121,11 @@ def _written_keys(env: dict[str, str]) -> list[str]:
         layout.checkpoint(999_999),
         layout.launched(7),
         layout.outcome(),
-        layout.quarantine(3, "a1b2c3"),
+        layout.quarantine(3, "a1b2c3", 0),
         layout.manifest(),
     ]
-    keys += [layout.part(12, "a1b2c3", 4, ext) for ext in (".jsonl", ".bin", ".json")]
+    keys += [layout.part(12, 4, ext) for ext in (".jsonl", ".bin", ".json")]
+    keys += [layout.staged_part(12, "a1b2c3", 4, ext) for ext in (".jsonl", ".bin", ".json")]
     return keys
 
 

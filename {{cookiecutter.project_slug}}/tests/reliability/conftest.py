@@ -120,7 +120,8 @@ def site_of(op: str, key: str) -> str:
         ("/checkpoints/", "checkpoint"),
         ("/launched/", "launched"),
         ("/quarantine/", "quarantine"),
-        ("/parts/", "part"),
+        ("/staging/", "part"),
+        ("/parts/", "publish"),
         ("manifest.json", "manifest"),
         ("outcome.json", "outcome"),
     ):

@@ -32,7 +32,8 @@ def _first(status: int, match: str = "", n: int = 2) -> Any:
 @pytest.mark.parametrize(
     ("operation", "status", "match"),
     [
-        ("PutObject", 503, "/parts/"),
+        ("PutObject", 503, "/staging/"),
+        ("CopyObject", 503, "/parts/"),
         ("PutObject", 500, "/checkpoints/"),
         ("GetObject", 503, ""),
         ("GetObject", 500, "/checkpoints/"),

@@ -87,9 +87,12 @@ def test_small_soak(server: MotoServer, tmp_path: Path) -> None:
 
 
 def test_simulate_overwrite_fails_nonzero_naming_the_change(tmp_path: Path) -> None:
-    """`make simulate ... FAULTS=overwrite:2` under the default policy (fail)."""
+    """`make simulate ... FAULTS=overwrite:2` under the policy fail (whatever the project's default)."""
     data = chain_input()
-    done = _cli("devtools.simulate", *_sim_args(tmp_path, data, "--timeout-ms", TIMEOUT_MS, "--faults", "overwrite:2"))
+    args = _sim_args(
+        tmp_path, data, "--timeout-ms", TIMEOUT_MS, "--faults", "overwrite:2", "--env", "ON_OBJECT_CHANGE=fail"
+    )
+    done = _cli("devtools.simulate", *args)
     assert done.returncode == 1, done.stdout + done.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["overwrites"] == 1 and summary["status"] == "failed"

@@ -172,6 +172,9 @@ class Harness:
     def outcome(self, run_id: str) -> Outcome:
         key = f"{self.cfg.output_prefix}{run_id}/manifest.json"
         manifest = json.loads(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+        # Only committed output is ever visible: the manifest and the parts it lists, nothing else.
+        visible = set(self.list_keys(f"{self.cfg.output_prefix}{run_id}/"))
+        assert visible == {key} | {p["key"] for p in manifest["parts"]}, "uncommitted objects under the output prefix"
         output = b"".join(runs.committed_output(self.s3, BUCKET, run_id, self.cfg))
         bad: list[dict[str, Any]] = []
         for part in manifest["quarantine"]:
@@ -315,7 +318,7 @@ def assert_resumable(data: bytes, cfg: Config, full: ReadResult, chunk: int = 7,
 class FlakyS3:
     """The S3 client, except that put_object can be made to fail at chosen calls.
 
-    `fail(n, key)` is asked before the n-th put_object (1-based) and answers None (go ahead),
+    `fail(n, key)` is asked before the n-th put_object or copy_object (1-based) and answers None (go ahead),
     "before" (raise without writing: the process died first) or "after" (write, then raise: the
     process died, or the response was lost, once S3 had the object).
     """
@@ -328,15 +331,21 @@ class FlakyS3:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._s3, name)
 
-    def put_object(self, **kwargs: Any) -> Any:
+    def _write(self, op: str, kwargs: dict[str, Any]) -> Any:
         self.puts.append(kwargs["Key"])
         how = self._fail(len(self.puts), kwargs["Key"])
         if how == "before":
-            raise InjectedCrash(f"put_object #{len(self.puts)} ({kwargs['Key']}) failed before writing")
-        resp = self._s3.put_object(**kwargs)
+            raise InjectedCrash(f"{op} #{len(self.puts)} ({kwargs['Key']}) failed before writing")
+        resp = getattr(self._s3, op)(**kwargs)
         if how == "after":
-            raise InjectedCrash(f"put_object #{len(self.puts)} ({kwargs['Key']}) wrote, then the hop died")
+            raise InjectedCrash(f"{op} #{len(self.puts)} ({kwargs['Key']}) wrote, then the hop died")
         return resp
+
+    def put_object(self, **kwargs: Any) -> Any:
+        return self._write("put_object", kwargs)
+
+    def copy_object(self, **kwargs: Any) -> Any:
+        return self._write("copy_object", kwargs)
 
 
 def sample_body(mode: str, n: int = 24) -> bytes:

@@ -224,8 +224,9 @@ def total_puts(tmp_path_factory: pytest.TempPathFactory) -> int:
 
 @pytest.mark.parametrize("how", ["before", "after"])
 def test_crash_at_every_put(tmp_path: Path, single: Outcome, total_puts: int, how: str) -> None:
-    """The hop dies at the n-th write of the chain (a part, the quarantine, the checkpoint, the
-    launch marker or the manifest), before or after S3 has it; Lambda retries the event."""
+    """The hop dies at the n-th write of the chain (a staged part, the quarantine, the checkpoint,
+    a part's publishing copy, the launch marker or the manifest), before or after S3 has it;
+    Lambda retries the event. Outcome() also checks that only committed output is visible."""
     kinds: set[str] = set()
     for n in range(1, total_puts + 1):
         with aws(chain_config(str(tmp_path / f"c{n}"))) as h:
@@ -245,7 +246,7 @@ def test_crash_at_every_put(tmp_path: Path, single: Outcome, total_puts: int, ho
             same(h.outcome(run_id), single)
             assert len(h.list_keys(f"{h.cfg.output_prefix}{run_id}/manifest.json")) == 1
     # The crashes hit every kind of write a hop makes.
-    assert {"parts", "checkpoints", "launched"} <= kinds
+    assert {"staging", "parts", "checkpoints", "launched"} <= kinds
     if MODE != "bytes":
         assert "quarantine" in kinds
 

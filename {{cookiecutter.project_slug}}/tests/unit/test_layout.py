@@ -17,10 +17,12 @@ def all_keys(layout: RunLayout) -> list[str]:
         layout.checkpoint(999_999),
         layout.launched(7),
         layout.outcome(),
-        layout.quarantine(3, "a1b2c3"),
-        layout.part(3, "a1b2c3", 0, OUTPUT_EXT),
-        layout.part(3, "a1b2c3", 12, ".bin"),
-        layout.part(3, "a1b2c3", 12, ".jsonl"),
+        layout.quarantine(3, "a1b2c3", 0),
+        layout.staged_part(3, "a1b2c3", 0, OUTPUT_EXT),
+        layout.staged_part(3, "a1b2c3", 12, ".bin"),
+        layout.part(3, 0, OUTPUT_EXT),
+        layout.part(3, 12, ".bin"),
+        layout.part(3, 12, ".jsonl"),
         layout.manifest(),
     ]
 
@@ -39,8 +41,11 @@ def test_keys() -> None:
     assert LAYOUT.checkpoint(12) == "_state/runs/abc123/checkpoints/000012.json"
     assert LAYOUT.launched(12) == "_state/runs/abc123/launched/000012.json"
     assert LAYOUT.outcome() == "_state/runs/abc123/outcome.json"
-    assert LAYOUT.quarantine(12, "att") == "_state/runs/abc123/quarantine/000012-att.jsonl"
-    assert LAYOUT.part(12, "att", 3, ".jsonl") == "processed/abc123/parts/000012-att-0003.jsonl"
+    assert LAYOUT.quarantine(12, "att", 2) == "_state/runs/abc123/quarantine/000012-att-0002.jsonl"
+    assert LAYOUT.staged_part(12, "att", 3, ".jsonl") == "_state/runs/abc123/staging/000012-att-0003.jsonl"
+    assert LAYOUT.part(12, 3, ".jsonl") == "processed/abc123/parts/000012-0003.jsonl"
+    assert LAYOUT.part(12, 3, ".jsonl").startswith(LAYOUT.parts_of_hop(12))
+    assert not LAYOUT.part(120, 3, ".jsonl").startswith(LAYOUT.parts_of_hop(12))
     assert LAYOUT.manifest() == "processed/abc123/manifest.json"
 
 

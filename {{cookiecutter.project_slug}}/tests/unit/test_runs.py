@@ -33,7 +33,7 @@ def final(h: Harness) -> Checkpoint:
     lay = layout(h)
     parts = []
     for i, data in enumerate([b'{"a":1}\n', b'{"a":2}\n{"a":3}\n']):
-        key = lay.part(i, "att", 0, ".jsonl")
+        key = lay.part(i, 0, ".jsonl")
         h.s3.put_object(Bucket=BUCKET, Key=key, Body=data)
         parts.append(Part(key, data.count(b"\n"), len(data)))
     return Checkpoint(
@@ -71,7 +71,7 @@ def test_committed_output_is_the_parts_in_order(h: Harness) -> None:
     assert list(committed_output(h.s3, BUCKET, RUN, h.cfg)) == []  # not finished: nothing
     write_manifest(h.s3, BUCKET, layout(h), cp)
     # An orphan part of a losing attempt is never part of the output.
-    h.s3.put_object(Bucket=BUCKET, Key=layout(h).part(1, "loser", 0, ".jsonl"), Body=b'{"dup":1}\n')
+    h.s3.put_object(Bucket=BUCKET, Key=layout(h).staged_part(1, "loser", 0, ".jsonl"), Body=b'{"dup":1}\n')
     assert b"".join(committed_output(h.s3, BUCKET, RUN, h.cfg)) == b'{"a":1}\n{"a":2}\n{"a":3}\n'
 
 

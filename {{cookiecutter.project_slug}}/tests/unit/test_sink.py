@@ -7,7 +7,7 @@ import json
 
 from {{ cookiecutter.__package_name }}.batch import BadRecord
 from {{ cookiecutter.__package_name }}.layout import RunLayout
-from {{ cookiecutter.__package_name }}.sink import AttemptSink
+from {{ cookiecutter.__package_name }}.sink import AttemptSink, publish
 
 from .harness import BUCKET, Harness
 
@@ -31,14 +31,20 @@ def test_parts_split_at_part_bytes(h: Harness) -> None:
     assert s.pending_bytes < 1024
     s.flush()
     assert s.pending_bytes == 0
-    assert [p.key for p in s.parts] == [LAYOUT.part(4, "att1", i, ".jsonl") for i in range(len(s.parts))]
+    assert [p.key for p in s.parts] == [LAYOUT.part(4, i, ".jsonl") for i in range(len(s.parts))]
+    assert [p.staged for p in s.parts] == [LAYOUT.staged_part(4, "att1", i, ".jsonl") for i in range(len(s.parts))]
     assert len(s.parts) == 3
+    assert h.list_keys("processed/") == [], "nothing reaches the output prefix before the commit publishes it"
     assert all(p.bytes >= 1024 for p in s.parts[:-1])
     assert sum(p.items for p in s.parts) == 10
     assert sum(p.bytes for p in s.parts) == sum(map(len, chunks))
-    assert b"".join(body(h, p.key) for p in s.parts) == b"".join(chunks)
+    assert b"".join(body(h, p.staged) for p in s.parts) == b"".join(chunks)
     for p in s.parts:
-        assert len(body(h, p.key)) == p.bytes
+        assert len(body(h, p.staged)) == p.bytes
+    publish(h.s3, BUCKET, s.parts)
+    publish(h.s3, BUCKET, s.parts)  # again, as a duplicate that finishes a committed hop would
+    assert h.list_keys("processed/") == [p.key for p in s.parts]
+    assert b"".join(body(h, p.key) for p in s.parts) == b"".join(chunks)
 
 
 def test_nothing_to_write_writes_nothing(h: Harness) -> None:
@@ -64,7 +70,7 @@ def test_quarantine_documents(h: Harness) -> None:
     s.flush()
     assert len(s.quarantine) == 1
     q = s.quarantine[0]
-    assert q.key == LAYOUT.quarantine(4, "att1")
+    assert q.key == LAYOUT.quarantine(4, "att1", 0)
     assert q.items == 2
     docs = [json.loads(line) for line in body(h, q.key).splitlines()]
     assert q.bytes == len(body(h, q.key))
@@ -89,3 +95,29 @@ def test_on_put_reports_each_upload(h: Harness) -> None:
     s.flush()
     assert [n for _, n in seen] == [2000, 10]
     assert all(ms >= 0 for ms, _ in seen)
+
+
+def test_quarantine_is_spooled_in_parts_and_counted_as_pending(h: Harness) -> None:
+    """However many bad records a hop meets, it holds at most one part of their documents."""
+    s = sink(h, part_bytes=2048, raw_limit=64)
+    most_pending = 0
+    for i in range(400):
+        s.add_bad([BadRecord(i + 1, i * 80, 80, "not JSON", b"x" * 80)])
+        most_pending = max(most_pending, s.pending_bytes)
+    s.flush()
+    assert most_pending < 2048 + 400
+    assert len(s.quarantine) > 10
+    assert [q.key for q in s.quarantine] == [LAYOUT.quarantine(4, "att1", i) for i in range(len(s.quarantine))]
+    lines = b"".join(body(h, q.key) for q in s.quarantine).splitlines()
+    assert [json.loads(line)["line"] for line in lines] == list(range(1, 401))
+    assert sum(q.items for q in s.quarantine) == 400
+
+
+def test_pending_counts_output_and_quarantine(h: Harness) -> None:
+    s = sink(h, part_bytes=10_000)
+    s.add(b"y" * 100, 1)
+    before = s.pending_bytes
+    s.add_bad([BadRecord(1, 0, 5, "bad", b"hello")])
+    assert before == 100
+    assert s.pending_bytes > before
+    assert s.unpublished == (1, 100)
