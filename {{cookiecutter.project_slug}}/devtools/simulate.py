@@ -351,10 +351,26 @@ def _collect(s3: Any, bucket: str, emulator: Emulator, size: int, finished: bool
         **em,
         "timeline": hop_timeline(rows, cps),
         "invocation_log": rows,
+        "uncommitted_output": uncommitted_output(s3, bucket),
     }
     if summary["status"] != "succeeded":
         summary["error"] = _failure(manifest, outcome, em, finished, opts)
     return summary
+
+
+def uncommitted_output(s3: Any, bucket: str) -> list[str]:
+    """Keys under the output prefix that are neither a run's manifest nor a part its manifest or
+    its newest checkpoint lists: what a reader of the output prefix should never see."""
+    committed: set[str] = set()
+    for rid in run_ids(s3, bucket):
+        manifest = get_json(s3, bucket, f"{project.OUTPUT_PREFIX}{rid}/manifest.json")
+        cps = checkpoints(s3, bucket, project.STATE_PREFIX, rid)
+        for doc in ([manifest] if manifest else []) + ([cps[max(cps)]] if cps else []):
+            committed.update(part["key"] for part in doc.get("parts", []))
+        if manifest:
+            committed.add(f"{project.OUTPUT_PREFIX}{rid}/manifest.json")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=project.OUTPUT_PREFIX)
+    return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []) if obj["Key"] not in committed)
 
 
 def _failure(
