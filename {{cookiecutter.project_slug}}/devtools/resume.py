@@ -135,6 +135,7 @@ def resume_local(
     output: Path | None = None,
     log: Path | None = None,
     max_wall_s: float = 1800.0,
+    handler: str = project.HANDLER,
 ) -> dict[str, Any]:
     """Run the resume through the Lambda emulator against the restored bucket; keep the new state."""
     from .emulator import Emulator
@@ -145,7 +146,7 @@ def resume_local(
         log.parent.mkdir(parents=True, exist_ok=True)
         log_fh = log.open("ab")
     emulator = Emulator(
-        handler=project.HANDLER,
+        handler=handler,
         function_name=project.FUNCTION_NAME,
         function_env=function_env,
         s3_endpoint=local.server.endpoint,
@@ -222,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--summary", type=Path, default=None, help="where to write the final status as JSON")
     p.add_argument("--log", type=Path, default=Path(".simulate/resume.log"), help="local: handler + emulator log")
     p.add_argument("--max-wall-s", type=float, default=1800.0, help="local: safety timeout")
+    p.add_argument(
+        "--handler",
+        default=project.HANDLER,
+        help="the handler the emulator runs (tests: devtools.passthrough.lambda_handler, their own process.py)",
+    )
     try:
         a = p.parse_args(argv)
         env = parse_env(a.env)
@@ -236,7 +242,16 @@ def main(argv: list[str] | None = None) -> int:
             local = target.local is not None
             if local:
                 status = resume_local(
-                    target.local, target.s3, a.run_id, env, a.timeout_ms, a.state_dir, a.output, a.log, a.max_wall_s
+                    target.local,
+                    target.s3,
+                    a.run_id,
+                    env,
+                    a.timeout_ms,
+                    a.state_dir,
+                    a.output,
+                    a.log,
+                    a.max_wall_s,
+                    a.handler,
                 )
             else:
                 if env or a.timeout_ms:

@@ -49,6 +49,7 @@ class Options:
     progress: bool = True
     project_dir: Path = field(default_factory=Path.cwd)
     keep_state: Path | None = None  # keep the run's bucket here for `make status` / `make resume`
+    handler: str = project.HANDLER  # tests run "devtools.passthrough.lambda_handler" (their own process.py)
 
 
 # Stoppers for what a run has started: run()'s finally calls them, and atexit does too in case the
@@ -207,7 +208,7 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
                     emulator._note(f"overwrote s3://{bucket}/{key} before hop {hop} (no S3 event sent)")
 
         emulator = Emulator(
-            handler=project.HANDLER,
+            handler=opts.handler,
             function_name=project.FUNCTION_NAME,
             function_env={**project.function_env(), **opts.env},
             s3_endpoint=srv.endpoint,
@@ -427,6 +428,11 @@ def parse_args(argv: list[str] | None) -> Options:
     p.add_argument("--concurrency", type=int, default=4, help="sandboxes that may run at once")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--keep-state", type=Path, default=None, help="keep the run here for make status/resume")
+    p.add_argument(
+        "--handler",
+        default=project.HANDLER,
+        help="the handler the emulator runs (tests: devtools.passthrough.lambda_handler, their own process.py)",
+    )
     a = p.parse_args(argv)
     if not a.input.is_file():
         raise SystemExit(f"ERROR: INPUT={a.input} is not a file")
@@ -450,6 +456,7 @@ def parse_args(argv: list[str] | None) -> Options:
         concurrency=a.concurrency,
         progress=not a.no_progress,
         keep_state=a.keep_state,
+        handler=a.handler,
     )
 
 

@@ -26,6 +26,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from . import project
@@ -164,12 +165,13 @@ def check_output(mode: str, output: bytes, expected: Generated, version: str) ->
 
 
 def single_pass(mode: str, data: bytes, env: dict[str, str]) -> tuple[bytes, int, int]:
-    """The reference: the mode's reader and process.py over the whole object in one go, no S3."""
+    """The reference: the mode's reader and the framework's own process.py (devtools.passthrough)
+    over the whole object in one go, no S3."""
+    from . import passthrough as process
     from .status import deployed_package
 
     config = deployed_package("config")
     records = deployed_package("records")
-    process = deployed_package("process")
     cfg = config.Config.from_env({"INPUT_PREFIX": project.INPUT_PREFIX, "INPUT_SUFFIX": project.INPUT_SUFFIX, **env})
     reader = records.RecordReader(iter([data]), 0, 0, {}, len(data), cfg)
     state = process.initial_state()
@@ -190,7 +192,8 @@ _SLOWED: list[bool] = []
 
 
 def slow_handler(event: Any, context: Any) -> Any:
-    """The real handler with process_batch slowed by SOAK_RECORD_US microseconds per record.
+    """The real handler, with the framework's own process.py (devtools.passthrough: the soak checks
+    that every record comes through once) slowed by SOAK_RECORD_US microseconds per record.
 
     The emulator runs this in its sandboxes (handler="devtools.soak.slow_handler"): real user code
     is slower than the worked example, and slower batches make small inputs take many hops at short
@@ -198,17 +201,20 @@ def slow_handler(event: Any, context: Any) -> Any:
     """
     import os
 
+    from . import passthrough
+
     handler = importlib.import_module(f"{project.PACKAGE}.handler")
     if not _SLOWED:
         _SLOWED.append(True)
         per_record = float(os.environ.get("SOAK_RECORD_US", "0")) / 1e6
-        real = handler.process.process_batch
 
         def process_batch(records: list[Any], state: dict[str, Any]) -> list[Any]:
             time.sleep(per_record * len(records))
-            return real(records, state)  # type: ignore[no-any-return]
+            return passthrough.process_batch(records, state)
 
-        handler.process.process_batch = process_batch
+        handler.__dict__["process"] = SimpleNamespace(
+            initial_state=passthrough.initial_state, process_batch=process_batch, finish=passthrough.finish
+        )
     return handler.lambda_handler(event, context)
 
 

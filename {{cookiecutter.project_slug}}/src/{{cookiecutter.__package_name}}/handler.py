@@ -26,7 +26,7 @@ from .etag_cache import EtagCache, ObjectChangedError
 from .guard import DepthExceededError, RunStopped, check_before_hop, check_progress
 from .layout import RunLayout, run_id_for
 from .records import MODE, OUTPUT_EXT, RecordReader, encode_output
-from .runs import RESUME_KIND, mark_launched, record_outcome, write_manifest
+from .runs import RESUME_KIND, mark_launched, read_outcome, record_outcome, write_manifest
 from .s3util import S3Client, function_arn_to_invoke, is_missing, lambda_client, s3_client
 from .sink import AttemptSink, publish
 from .source import ObjectSource
@@ -176,6 +176,10 @@ def run_hop(store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: L
     rtt_ms = (time.perf_counter() - t_load) * 1000
     if already is not None:
         return _already_done(s3, store, already, context)
+    ended = read_outcome(s3, store.bucket, layout)
+    if ended is not None:  # failed or abandoned: terminal for every attempt until `make resume`
+        logger.warning("the run has ended; this attempt stops", extra={"outcome": ended.get("status")})
+        return {"run_id": cp.run_id, "status": "stopped", "outcome": ended.get("status"), "hop": cp.hop}
     try:
         check_before_hop(cp, cfg)
         return _process(s3, store, cp, context, rtt_ms)

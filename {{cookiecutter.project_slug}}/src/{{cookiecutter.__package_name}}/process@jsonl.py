@@ -3,8 +3,11 @@
 The handler calls these functions; everything else (time budget, checkpoints, cache, guards,
 exactly-once output) keeps working whatever you put here, within these rules:
 
-- `state` is carried from hop to hop through a checkpoint in S3: keep it JSON-serialisable
-  (dicts, lists, str, int, float, bool, None) and bounded (it is rewritten every hop).
+- `state` is carried from hop to hop through a checkpoint in S3, exactly: dicts (with any of
+  these as keys), lists, tuples, sets, Counter, OrderedDict, str, int, float, bool, None, bytes,
+  Decimal and datetimes come back as they were (see state_codec.py). Anything else (a
+  defaultdict, an object of your own class) stops the run with a StateError saying where it is.
+  Keep it bounded: it is rewritten every hop.
 - `process_batch` may be called again for the same records (a retried or duplicate hop); only the
   attempt whose checkpoint commits counts, so do not cause side effects elsewhere (e.g. writing to
   a database) unless they are idempotent.

@@ -8,6 +8,7 @@ holding such long digit runs are parsed with json.loads instead, exactly.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from collections.abc import Iterator
@@ -113,6 +114,11 @@ class RecordReader:
         batch = Batch()
         budget = max_lines
         while budget > 0:
+            if "skipping" in self.context:
+                if not self._skip(batch, out_of_time):
+                    break
+                budget -= 1
+                continue
             if self._idx >= len(self._lines):
                 try:
                     if not self._load_window(out_of_time):
@@ -121,11 +127,7 @@ class RecordReader:
                 except OutOfTimeError:
                     break
                 except LineTooLongError as exc:
-                    head, length = self._buf.skip_line(self._raw_limit)
-                    self._line += 1
-                    batch.bad.append(BadRecord(self._line, exc.offset, length, self._too_long, head))
-                    self._pos = self._buf.offset
-                    budget -= 1
+                    self.context["skipping"] = {"offset": exc.offset, "length": 0, "head": ""}
                     continue
             lines = self._lines
             start = self._idx
@@ -150,6 +152,22 @@ class RecordReader:
         batch.offset = self._pos
         batch.line = self._line
         return batch
+
+    def _skip(self, batch: Batch, out_of_time: OutOfTime) -> bool:
+        """Go on dropping an over-long line, as far as the clock allows; True once it is dropped
+        and quarantined. The progress lives in `context`, so a skip resumes in the next hop."""
+        skipping = self.context["skipping"]
+        kept = base64.b64decode(skipping["head"])
+        head, length, ended = self._buf.skip_line(self._raw_limit - len(kept), out_of_time)
+        self._pos = self._buf.offset
+        if not ended:
+            self.context["skipping"] = {**skipping, "length": skipping["length"] + length, "head": _b64(kept + head)}
+            return False
+        del self.context["skipping"]
+        self._line += 1
+        total = skipping["length"] + length
+        batch.bad.append(BadRecord(self._line, skipping["offset"], total, self._too_long, kept + head))
+        return True
 
     def _parse_lines(self, lines: list[bytes], start: int, stop: int, batch: Batch) -> None:
         """Line by line, for windows with a bad or blank line or a long integer."""
@@ -181,6 +199,10 @@ class RecordReader:
                 # An over-long line keeps only its head, as when it is skipped unframed.
                 kept = raw[: self._raw_limit] if reason is self._too_long else raw
                 batch.bad.append(BadRecord(self._line + i - start + 1, mark_pos, len(raw), reason, kept))
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 def encode_output(items: list[Any]) -> bytes:

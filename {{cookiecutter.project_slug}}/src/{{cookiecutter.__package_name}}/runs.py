@@ -79,6 +79,11 @@ def record_outcome(
     _put_once(s3, bucket, layout.outcome(), doc)
 
 
+def read_outcome(s3: S3Client, bucket: str, layout: RunLayout) -> dict[str, Any] | None:
+    """The run's terminal record (failed or abandoned), if it has one."""
+    return _get_json(s3, bucket, layout.outcome())
+
+
 def manifest_doc(cp: Checkpoint) -> dict[str, Any]:
     """Built only from the final checkpoint, so any attempt that writes it writes the same bytes."""
     return {
@@ -109,7 +114,7 @@ def run_status(s3: S3Client, bucket: str, run_id: str, cfg: Config) -> dict[str,
     if manifest is not None:
         return {**manifest, "state": "succeeded", "offset": manifest["source"]["size"]}
     latest = CheckpointStore(s3, bucket, layout).latest()
-    outcome = _get_json(s3, bucket, layout.outcome())
+    outcome = read_outcome(s3, bucket, layout)
     if latest is None:
         return {"run_id": run_id, "state": outcome["status"] if outcome else "unknown", **(outcome or {})}
     cp = latest[0]

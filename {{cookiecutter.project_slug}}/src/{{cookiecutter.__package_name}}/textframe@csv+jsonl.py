@@ -104,9 +104,11 @@ class LineBuffer:
         self._buf = self._buf[n:]
         self.offset += n
 
-    def skip_line(self, keep: int) -> tuple[bytes, int]:
-        """Drop everything up to and including the next newline; return its first `keep` bytes and
-        its length without the newline (as for any other line)."""
+    def skip_line(self, keep: int, out_of_time: OutOfTime) -> tuple[bytes, int, bool]:
+        """Drop bytes up to and including the next newline, pulling more only while `out_of_time`
+        allows (a line may be gigabytes long). Returns the first `keep` bytes dropped, how many
+        were dropped (the newline not counted), and whether the line ended (newline or end of
+        object); if not, the caller carries on from `offset` in a later call, or a later hop."""
         head = self._buf[:keep]
         length = 0
         while True:
@@ -114,14 +116,16 @@ class LineBuffer:
             if nl >= 0:
                 length += nl
                 self.consume(nl + 1)
-                return head, length
+                return head, length, True
             length += len(self._buf)
             self.offset += len(self._buf)
+            self._buf = b""
+            if out_of_time():
+                return head, length, False
             chunk = next(self._chunks, None)
             if chunk is None:
-                self._buf = b""
                 self.eof = True
-                return head, length
+                return head, length, True
             self._buf = chunk
             if len(head) < keep:
                 head += chunk[: keep - len(head)]

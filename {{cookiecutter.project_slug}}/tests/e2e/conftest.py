@@ -117,6 +117,7 @@ def run_chain(s3_server: MotoServer, tmp_path: Path) -> Runner:
             max_wall_s=120,
             progress=False,
             project_dir=PROJECT_DIR,
+            handler="devtools.passthrough.lambda_handler",  # the framework's own process.py
         )
         summary = simulate.run(opts, server=s3_server)
         return summary, out.read_bytes()

@@ -29,7 +29,8 @@ def _cli(tmp_path: Path, data: bytes, *args: str) -> tuple[list[str], Path]:
     argv = [
         sys.executable, "-m", "devtools.simulate", "--input", str(src),
         "--output", str(tmp_path / "out"), "--summary", str(tmp_path / "summary.json"),
-        "--log", str(tmp_path / "sim.log"), "--no-progress", *env_args, *args,
+        "--log", str(tmp_path / "sim.log"), "--no-progress", "--handler", "devtools.passthrough.lambda_handler",
+        *env_args, *args,
     ]  # fmt: skip
     return argv, tmp_path / "sim.log"
 

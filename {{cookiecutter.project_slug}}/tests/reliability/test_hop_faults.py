@@ -54,8 +54,9 @@ def test_kill_before_and_after_every_call_of_a_chain(h: Harness) -> None:
 
 def test_kill_while_processing_a_batch(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     """A crash inside process_batch (the process dies mid-hop): nothing of that attempt counts."""
-    from {{ cookiecutter.__package_name }} import process
+    from {{ cookiecutter.__package_name }} import handler
 
+    process = handler.process  # the framework's own process.py while the harness is wired
     data = sample(30).data
     ref, _ = reference(h, data)
     real = process.process_batch

@@ -33,6 +33,8 @@ def server() -> Any:
 
 
 TIMEOUT_MS = "100"
+# The framework's own process.py: these tests check the framework whatever the user's does.
+PASSTHROUGH = "devtools.passthrough.lambda_handler"
 
 
 def chain_input() -> bytes:
@@ -60,7 +62,7 @@ def _sim_args(tmp_path: Path, data: bytes, *extra: str) -> list[str]:
     env_args = [a for k, v in CHAIN_ENV.items() for a in ("--env", f"{k}={v}")]
     return [
         "--input", str(src), "--output", str(tmp_path / "out"), "--summary", str(tmp_path / "summary.json"),
-        "--log", str(tmp_path / "sim.log"), "--no-progress", *env_args, *extra,
+        "--log", str(tmp_path / "sim.log"), "--no-progress", "--handler", PASSTHROUGH, *env_args, *extra,
     ]  # fmt: skip
 
 
@@ -119,6 +121,7 @@ def test_simulate_overwrite_with_restart_policy(server: MotoServer, tmp_path: Pa
         max_wall_s=180,
         progress=False,
         project_dir=PROJECT_DIR,
+        handler=PASSTHROUGH,
     )
     summary = simulate.run(opts, server=server)
     assert summary["overwrites"] == 1
@@ -146,7 +149,7 @@ def test_local_status_and_resume_after_a_depth_guard_trip(tmp_path: Path) -> Non
     out = tmp_path / "resumed"
     resumed = _cli(
         "devtools.resume", run_id, "--state-dir", str(state), "--env", "MAX_HOPS=1000", "--output", str(out),
-        "--log", str(tmp_path / "resume.log"),
+        "--log", str(tmp_path / "resume.log"), "--handler", PASSTHROUGH,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert f"run {run_id}: succeeded" in resumed.stdout
@@ -168,7 +171,7 @@ def test_deployed_status_and_resume_through_the_apis(server: MotoServer, tmp_pat
     key = f"{project.INPUT_PREFIX}deployed{project.INPUT_SUFFIX}"
     etag = s3.put_object(Bucket=bucket, Key=key, Body=data)["ETag"]
     common: dict[str, Any] = {
-        "handler": project.HANDLER,
+        "handler": PASSTHROUGH,
         "function_name": project.FUNCTION_NAME,
         "s3_endpoint": server.endpoint,
         # Not tiny: this test is about status and resume through the APIs, not about short hops

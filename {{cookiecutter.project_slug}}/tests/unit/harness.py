@@ -14,12 +14,13 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 from urllib.parse import quote_plus
 
 from moto import mock_aws
+
+from devtools import passthrough
 
 from {{ cookiecutter.__package_name }} import handler, runs
 from {{ cookiecutter.__package_name }}.config import Config
@@ -116,6 +117,10 @@ class Harness:
         handler.CONFIG = self.cfg
         handler.CACHE = EtagCache(self.cfg.cache_memory_bytes, self.cfg.cache_disk_bytes, self.cfg.cache_dir)
         return self.cfg
+
+    def cache_clear(self) -> None:
+        """Forget the container cache, as a fresh container would."""
+        self.configure()
 
     def put_input(self, body: bytes, key: str = "incoming/data file.in") -> dict[str, Any]:
         """Upload `body` and return the S3 ObjectCreated event announcing it (key URL-encoded)."""
@@ -222,8 +227,10 @@ def _s3() -> Any:
 
 
 @contextmanager
-def aws(cfg: Config) -> Iterator[Harness]:
-    """moto S3 with the test bucket; the handler wired to `cfg`, an empty cache and a fake Lambda."""
+def aws(cfg: Config, process: Any = passthrough) -> Iterator[Harness]:
+    """moto S3 with the test bucket; the handler wired to `cfg`, an empty cache, a fake Lambda and
+    `process` as its process.py: the framework's own (devtools.passthrough) unless a test names the
+    user's, so framework tests pass whatever the user writes in process.py."""
     with mock.patch.dict(os.environ, _AWS_ENV):
         for name in _AWS_ENV_DROP:
             os.environ.pop(name, None)
@@ -237,30 +244,9 @@ def aws(cfg: Config) -> Iterator[Harness]:
                 mock.patch.object(handler, "CACHE", cache),
                 mock.patch.object(handler, "s3_client", _s3),
                 mock.patch.object(handler, "lambda_client", lambda: lam),
+                mock.patch.object(handler, "process", process),
             ):
                 yield Harness(s3, lam, cfg)
-
-
-def identity_process() -> SimpleNamespace:
-    """A process.py that passes records through and keeps an order-sensitive digest in its state."""
-    import hashlib
-
-    def initial_state() -> dict[str, Any]:
-        return {"n": 0, "digest": ""}
-
-    def process_batch(records: list[Any], state: dict[str, Any]) -> list[Any]:
-        digest = state["digest"]
-        for rec in records:  # chained per record: the same whatever the batches were
-            data = rec if isinstance(rec, bytes) else json.dumps(rec, sort_keys=True).encode()
-            digest = hashlib.sha256(digest.encode() + data).hexdigest()
-        state["digest"] = digest
-        state["n"] += len(records)
-        return list(records)
-
-    def finish(state: dict[str, Any]) -> dict[str, Any]:
-        return dict(state)
-
-    return SimpleNamespace(initial_state=initial_state, process_batch=process_batch, finish=finish)
 
 
 def raw_of(doc: dict[str, Any]) -> bytes:
@@ -376,7 +362,7 @@ def sample_body(mode: str, n: int = 24) -> bytes:
 
 
 def hops_versus_single_pass(
-    body: bytes, budgets: list[int], process: SimpleNamespace | None = None, **changes: Any
+    body: bytes, budgets: list[int], process: Any = None, **changes: Any
 ) -> tuple[Outcome, Outcome]:
     """The same object through the real handler twice, with `process` (default: the identity
     process.py): once in hops whose call budgets cycle through `budgets`, once in a single hop.
@@ -387,8 +373,7 @@ def hops_versus_single_pass(
     for plan in (budgets, []):
         with tempfile.TemporaryDirectory() as tmp:
             cfg = make_config(tmp, max_stalls=1000, max_hops=100_000, **changes)
-            fresh = process if process is not None else identity_process()
-            with aws(cfg) as h, mock.patch.object(handler, "process", fresh):
+            with aws(cfg, process if process is not None else passthrough) as h:
                 turn = iter(range(10**9))
 
                 def budget(plan: list[int] = plan, turn: Iterator[int] = turn) -> int | None:

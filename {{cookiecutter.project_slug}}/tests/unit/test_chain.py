@@ -410,6 +410,37 @@ def test_state_that_cannot_cross_a_hop_ends_the_run(h: Harness) -> None:
     assert run_status(h.s3, BUCKET, run_ids(h)[0], h.cfg)["error_type"] == "StateError"
 
 
+def test_a_failed_run_stays_failed_until_resumed(h: Harness, single: Outcome) -> None:
+    """A run-ending error on one attempt is terminal for every later one: Lambda's retry of the
+    same event (which would succeed this time, on a fresh container) stops at once; only resume
+    goes on."""
+    real = handler.process.process_batch
+    calls = {"n": 0}
+
+    def once_bad(records: list[Any], state: dict[str, Any]) -> list[Any]:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            state["oops"] = defaultdict(int)  # a StateError at this hop's commit, this time only
+        out: list[Any] = real(records, state)
+        return out
+
+    h.invoke(h.put_input(BODY), BUDGET)
+    payload = h.lam.payloads[-1]
+    with mock.patch.object(handler.process, "process_batch", once_bad), pytest.raises(handler.StateError):
+        while True:  # hop after hop until the bad batch ends the run
+            before = len(h.lam.payloads)
+            h.invoke(payload, BUDGET)
+            payload = h.lam.payloads[-1] if len(h.lam.payloads) > before else payload
+    (run_id,) = run_ids(h)
+    hop = run_status(h.s3, BUCKET, run_id, h.cfg)["hop"]
+    h.cache_clear()  # the retry lands on a fresh container
+    assert h.invoke(payload, BUDGET)["status"] == "stopped"
+    assert run_status(h.s3, BUCKET, run_id, h.cfg)["state"] == "failed"
+    assert run_status(h.s3, BUCKET, run_id, h.cfg)["hop"] == hop, "the stopped attempt committed nothing"
+    h.drive(resume_event(BUCKET, run_id), lambda: BUDGET)
+    same(h.outcome(run_id), single)
+
+
 def test_keys_written_by_a_run(h: Harness) -> None:
     run_id = h.drive(h.put_input(BODY), lambda: BUDGET)
     written = [k for k in h.list_keys() if not k.startswith("incoming/")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import itertools
 import json
 
 import pytest
@@ -111,6 +112,38 @@ def test_line_longer_than_max_record_bytes_is_quarantined_and_reading_goes_on(ch
     assert all("MAX_RECORD_BYTES" in b.reason for b in res.bad)
     assert res.boundaries[-1][0] == len(data)
     assert_resumable(data, cfg, res, chunk=chunk, batch=2)
+
+
+@pytest.mark.parametrize("newline_at_end", [True, False])
+def test_skipping_an_over_long_line_checks_the_clock_and_resumes(newline_at_end: bool) -> None:
+    """A line far longer than MAX_RECORD_BYTES (a pretty-printed array, a file with no newline) is
+    skipped a bit per clock check, and a reader resumed from where one stopped mid-skip (offset and
+    context, as a checkpoint keeps them) finishes it: the same quarantine as in one go."""
+    from {{ cookiecutter.__package_name }}.records import RecordReader
+
+    from .harness import chunked
+
+    cfg = dataclasses.replace(CFG, max_record_bytes=1024, quarantine_raw_bytes=40)
+    long_line = b'[{"x": ' + b"1, " * 30_000 + b"2}]"
+    data = b'{"a":1}\n' + long_line + (b'\n{"a":2}\n' if newline_at_end else b"")
+    full = read_all(data, cfg, chunk=4096, batch=5)
+    records, bad, stops = [], [], []
+    offset, line, context = 0, 0, {}
+    for _ in range(1000):
+        reader = RecordReader(chunked(data[offset:], 4096), offset, line, dict(context), len(data), cfg)
+        ticks = itertools.count()
+        batch = reader.read_batch(5, lambda ticks=ticks: next(ticks) >= 3)  # out of time after 3 clock checks
+        records += batch.records
+        bad += batch.bad
+        stops.append(batch.offset)
+        offset, line, context = batch.offset, batch.line, dict(reader.context)
+        if batch.eof:
+            break
+    assert (records, bad) == (full.records, full.bad)
+    assert [(b.line, b.offset, b.length, b.raw) for b in bad] == [(2, 8, len(long_line), long_line[:40])]
+    assert len(stops) > 5, "the skip was spread over many readers (hops)"
+    assert all(b - a <= 4 * 4096 for a, b in itertools.pairwise(stops)), "each read stopped on time"
+    assert "skipping" not in context
 
 
 def test_integers_beyond_64_bits_are_exact() -> None:
