@@ -1,5 +1,5 @@
 """CSV per RFC 4180, read with the csv module (quoted fields may hold commas, quotes and newlines;
-LF or CRLF line ends; an optional UTF-8 BOM). The first non-blank row is the header; it is carried
+LF, CRLF or CR-only line ends; an optional UTF-8 BOM). The first non-blank row is the header; it is carried
 in the checkpoint to every later hop. Each other row becomes a dict from header names to strings;
 a row whose field count differs from the header's, that holds invalid UTF-8, or that the csv
 module rejects is a bad record. Blank lines are skipped, as csv.DictReader does.
@@ -8,6 +8,10 @@ Framing: windows of whole lines are parsed in one go; whether the window's last 
 (a quoted field can run past the window) is learnt from a sentinel line appended after it: if the
 sentinel comes back as its own row, every row before it was complete; if it was swallowed, the last
 row continues in the next window. No character-by-character scanning in Python.
+
+CR-only files (classic Mac exports): detected at the start of the object and kept in the reader
+context; their bytes are read with CR and LF swapped (same length, so offsets stay exact), framed
+like any LF file, and every field, header name and quarantined line is swapped back.
 
 Speed: a batch is first parsed in bulk (csv.reader through islice, rows turned into dicts by
 map/zip, all in C), which is right whenever every row has the header's width. Anything unusual in
@@ -18,7 +22,9 @@ through the row-by-row path instead, from the same line, so both paths give iden
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -39,6 +45,10 @@ _SENTINEL = "\ufdd0\ufdd1 end-of-window \ufdd1\ufdd0"
 # zip(..., strict=True) as a C callable for map(): a row of the wrong width raises inside the bulk path.
 _zip_strict = partial(zip, strict=True)
 _SURROGATE = re.compile("[\udc80-\udcff]")
+
+_BYTE_SWAP = bytes.maketrans(b"\r\n", b"\n\r")
+_TEXT_SWAP = str.maketrans("\r\n", "\n\r")
+_BREAK_OR_QUOTE = re.compile(rb'["\r\n]')
 
 # Rows are bounded by MAX_RECORD_BYTES instead of the csv module's 128 KiB default field limit.
 csv.field_size_limit((1 << 31) - 1)
@@ -136,6 +146,13 @@ class RecordReader:
     def __init__(
         self, chunks: Iterator[bytes], offset: int, line: int, context: dict[str, Any], size: int, cfg: Config
     ) -> None:
+        if offset == 0 and "newline" not in context:
+            chunks, newline = _detect_newline(chunks)
+            if newline == "cr":  # kept for later hops; LF or CRLF needs no note
+                context["newline"] = newline
+        self._swap = context.get("newline") == "cr"
+        if self._swap:
+            chunks = (chunk.translate(_BYTE_SWAP) for chunk in chunks)
         # A row's length counts its line break; up to 1 byte of one (a CR) may precede the LF.
         self._buf = LineBuffer(chunks, offset, cfg.max_record_bytes, slack=1)
         self._max_row = cfg.max_record_bytes
@@ -162,6 +179,8 @@ class RecordReader:
                     batch.eof = True
                     break
             budget = self._parse(win, budget, batch)
+        if self._swap:
+            _swap_back(batch)
         if self._win is not None:
             batch.offset = self._win.byte_offset(self._at[1])
             batch.line = self._line + self._at[0]
@@ -296,7 +315,7 @@ class RecordReader:
                     raise InputFormatError(f"the CSV header (line {self._line + start[0] + 1}) is not valid UTF-8")
                 header = self._header = row
                 width = len(row)
-                self.context = {"header": row}
+                self.context = {**self.context, "header": row}
             elif dirty and _SURROGATE.search("".join(row)):
                 batch.bad.append(self._bad(win, start, end, "invalid UTF-8"))
             else:
@@ -323,6 +342,34 @@ class RecordReader:
         lo = win.byte_offset(start[1])
         hi = win.byte_offset(end[1])
         return BadRecord(self._line + start[0] + 1, lo, hi - lo, reason, win.data[lo - win.offset : hi - win.offset])
+
+
+def _detect_newline(chunks: Iterator[bytes]) -> tuple[Iterator[bytes], str]:
+    """The object's line ends: "cr" when its first line break outside quotes is a lone CR, else
+    "lf" (LF or CRLF). Reads as many chunks as the first line takes (up to 1 MiB); the chunks come back
+    unchanged, those read included."""
+    head: list[bytes] = []
+    seen = b""
+    for chunk in chunks:
+        head.append(chunk)
+        seen += chunk
+        quoted = False
+        for m in _BREAK_OR_QUOTE.finditer(seen):
+            if m.group() == b'"':
+                quoted = not quoted
+            elif not quoted and (m.group() == b"\n" or m.end() < len(seen)):
+                only_cr = m.group() == b"\r" and seen[m.end() : m.end() + 1] != b"\n"
+                return itertools.chain(head, chunks), "cr" if only_cr else "lf"
+        if len(seen) > 1 << 20:
+            break
+    return itertools.chain(head, chunks), "lf"
+
+
+def _swap_back(batch: Batch) -> None:
+    """A CR-only object was read with CR and LF swapped: give records and bad lines their own."""
+    swap = _TEXT_SWAP
+    batch.records = [{key.translate(swap): value.translate(swap) for key, value in r.items()} for r in batch.records]
+    batch.bad = [dataclasses.replace(b, raw=b.raw.translate(_BYTE_SWAP)) for b in batch.bad]
 
 
 def encode_output(items: list[Any]) -> bytes:

@@ -63,7 +63,15 @@ def _finite_float(text: str) -> float:
 
 
 def _exact_loads(raw: bytes) -> Any:
-    return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+    value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+    if b"\\u" in raw:
+        # orjson refuses lone surrogates, json accepts them: refuse them here too, so a line is
+        # bad or good whichever parser its numbers send it to (they cannot be written as UTF-8).
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("a lone surrogate (\\ud800-\\udfff) that UTF-8 cannot hold") from None
+    return value
 
 
 def _why_bad(raw: bytes, exc: Exception) -> str:

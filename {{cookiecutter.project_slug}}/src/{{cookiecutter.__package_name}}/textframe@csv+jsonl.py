@@ -22,6 +22,10 @@ _MAGIC = (
     (b"PAR1", "a Parquet file"),
     (b"\x89PNG", "a PNG image"),
     (b"%PDF", "a PDF document"),
+    (b"\x00\x00\xfe\xff", "UTF-32 text (convert it to UTF-8)"),
+    (b"\xff\xfe\x00\x00", "UTF-32 text (convert it to UTF-8)"),
+    (b"\xfe\xff", "UTF-16 text (convert it to UTF-8)"),
+    (b"\xff\xfe", "UTF-16 text (convert it to UTF-8)"),
 )
 
 
@@ -37,17 +41,20 @@ class OutOfTimeError(Exception):
 
 
 def check_text(head: bytes, mode: str) -> None:
-    """Refuse, with a clear message, an object that is plainly not text."""
+    """Refuse, with a clear message, an object that is plainly not text: only on strong evidence
+    (a known magic number or byte-order mark, or mostly NUL bytes), since refusing is for the
+    whole object. A stray NUL in a line is the line's business (a bad JSON line is quarantined)."""
     for magic, what in _MAGIC:
         if head.startswith(magic):
             raise InputFormatError(
                 f"the object starts like {what}, not {mode} text; decompress or convert it before "
                 f"uploading, or generate a project with processing_mode=bytes"
             )
-    if b"\x00" in head[:8192]:
+    sample = head[:8192]
+    if sample.count(b"\x00") * 4 > len(sample):
         raise InputFormatError(
-            f"the object has NUL bytes near its start, so it is binary, not {mode} text "
-            "(UTF-16 text must be converted to UTF-8 first)"
+            f"the object is mostly NUL bytes near its start, so it is binary or UTF-16/32, not {mode} "
+            "text (convert UTF-16 text to UTF-8 first)"
         )
 
 

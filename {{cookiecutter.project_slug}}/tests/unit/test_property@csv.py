@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,7 +25,7 @@ def quote(field: str) -> str:
 @st.composite
 def csv_objects(draw: st.DrawFn) -> bytes:
     width = draw(st.integers(1, 4))
-    eol = draw(st.sampled_from(["\n", "\r\n", "mixed"]))
+    eol = draw(st.sampled_from(["\n", "\r\n", "mixed", "\r"]))
     lines = [",".join(quote(f"h{i}{draw(FIELD)}") for i in range(width))]
     for _ in range(draw(st.integers(0, 16))):
         kind = draw(st.sampled_from(["row"] * 8 + ["ragged", "blank"]))
@@ -44,10 +45,15 @@ def csv_objects(draw: st.DrawFn) -> bytes:
 def oracle(data: bytes) -> tuple[list[dict[str, str]], list[int]]:
     """Records and bad-record line numbers, from the csv module over the whole text.
 
-    Lines are what LF ends (a CR inside a quoted field does not start a line), as in the reader.
+    Lines are what LF ends (a CR inside a quoted field does not start a line), as in the reader;
+    in a CR-only object (its first line break outside quotes a lone CR), what CR ends.
     """
     text = data.decode("utf-8-sig")
-    reader = csv.reader(io.StringIO(text, newline="\n"))
+    unquoted = re.sub('"[^"]*"', "", text)
+    first = re.search("[\r\n]", unquoted)
+    cr_only = first is not None and not unquoted[first.start() :].startswith(("\n", "\r\n"))
+    lines = re.split("(?<=\r)", text) if cr_only else io.StringIO(text, newline="\n")
+    reader = csv.reader(lines)
     header = None
     records, bad = [], []
     line = 1

@@ -159,6 +159,27 @@ def test_missing_final_newline(chunk: int) -> None:
     assert_resumable(data, CFG, res, chunk=chunk, batch=1)
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 5, 4096])
+def test_cr_only_line_ends_read_like_dictreader(chunk: int) -> None:
+    """Classic Mac exports end lines with a lone CR: rows, quoted line breaks and bad rows as
+    csv.DictReader reads them, and resumable at every boundary."""
+    text = 'id,"na\rme"\r1,a\r2,"b\rc"\r3\r4,"x\ny"\r5,é\r'
+    data = text.encode()
+    res = read_all(data, CFG, chunk=chunk, batch=2)
+    assert res.records == [r for r in csv.DictReader(io.StringIO(text, newline="")) if None not in r.values()]
+    assert [r["na\rme"] for r in res.records] == ["a", "b\rc", "x\ny", "é"]
+    assert [(b.line, b.raw) for b in res.bad] == [(6, b"3\r")]  # physical lines: quoted CRs count
+    assert res.boundaries[-1][2]["newline"] == "cr"
+    assert_resumable(data, CFG, res, chunk=chunk, batch=2)
+
+
+def test_a_cr_inside_quotes_does_not_make_a_file_cr_only() -> None:
+    data = b'id,"a\rb"\n1,2\n'
+    res = read_all(data, CFG, chunk=3)
+    assert res.records == [{"id": "1", "a\rb": "2"}]
+    assert "newline" not in res.boundaries[-1][2]
+
+
 def test_multibyte_characters_across_every_chunk_boundary() -> None:
     text = "k,v\n" + "".join(f'{i},"é€𝄞 ü, ""ß""\n日本"\n' for i in range(12))
     data = text.encode()
@@ -184,13 +205,20 @@ def zipped() -> bytes:
         (gzip.compress(b"a,b\n1,2\n"), "gzip"),
         (zipped(), "ZIP"),
         (b"\x89PNG\r\n\x1a\n....", "PNG"),
-        ("a,b\n1,2\n".encode("utf-16"), "NUL"),
-        (b"a,b\n1,\x00\n", "NUL"),
+        ("a,b\n1,2\n".encode("utf-16"), "UTF-16"),
+        ("a,b\n1,2\n".encode("utf-16-le"), "NUL"),
     ],
 )
 def test_not_csv_at_all(data: bytes, what: str) -> None:
     with pytest.raises(InputFormatError, match=what):
         read_all(data, CFG, chunk=CFG.read_chunk_bytes)
+
+
+def test_a_nul_byte_in_a_field_is_data() -> None:
+    """Only strong evidence refuses a whole object; a NUL inside a field is just a character."""
+    res = read_all(b"a,b\n1,\x00\n2,3\n", CFG, chunk=CFG.read_chunk_bytes)
+    assert res.records == [{"a": "1", "b": "\x00"}, {"a": "2", "b": "3"}]
+    assert res.bad == []
 
 
 def test_row_longer_than_max_record_bytes() -> None:

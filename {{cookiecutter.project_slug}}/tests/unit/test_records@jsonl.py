@@ -173,11 +173,34 @@ def test_numbers_that_overflow_a_double_are_bad_whichever_parser_reads_them(line
 
 @pytest.mark.parametrize(
     ("data", "what"),
-    [(gzip.compress(b'{"a":1}\n'), "gzip"), (b"PK\x03\x04rest", "ZIP"), ('{"a":1}\n'.encode("utf-16-le"), "NUL")],
+    [
+        (gzip.compress(b'{"a":1}\n'), "gzip"),
+        (b"PK\x03\x04rest", "ZIP"),
+        ('{"a":1}\n'.encode("utf-16-le"), "NUL"),
+        ('{"a":1}\n'.encode("utf-16"), "UTF-16"),
+    ],
 )
 def test_not_json_lines_at_all(data: bytes, what: str) -> None:
     with pytest.raises(InputFormatError, match=what):
         read_all(data, CFG, chunk=CFG.read_chunk_bytes)
+
+
+def test_a_nul_byte_in_an_early_line_quarantines_that_line() -> None:
+    """A NUL in the first 8 KiB is no proof that the object is binary: that line is bad, not all."""
+    data = b'{"a":1}\n{"a":\x00}\n{"a":2}\n'
+    res = read_all(data, CFG, chunk=CFG.read_chunk_bytes)
+    assert res.records == [{"a": 1}, {"a": 2}]
+    assert [(b.line, b.offset) for b in res.bad] == [(2, 8)]
+
+
+def test_lone_surrogates_are_bad_whatever_else_the_line_holds() -> None:
+    """A lone surrogate cannot be written as UTF-8, so it is a bad line, also on a line whose long
+    integer sends it down the exact parser."""
+    data = b'{"s":"\\ud800"}\n{"s":"\\ud800","n":12345678901234567890}\n{"s":"\\ud83d\\ude00"}\n'
+    res = read_all(data, CFG, chunk=CFG.read_chunk_bytes)
+    assert res.records == [{"s": "\U0001f600"}]
+    assert [b.line for b in res.bad] == [1, 2]
+    assert all("surrogate" in b.reason or "invalid JSON" in b.reason for b in res.bad)
 
 
 def test_empty_object() -> None:
