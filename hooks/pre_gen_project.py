@@ -14,6 +14,7 @@ import keyword
 import re
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import PurePath
 from typing import Any
 
 # Cookiecutter renders this file with Jinja before running it. `tojson` turns the answers into JSON
@@ -454,10 +455,26 @@ def load_answers(raw: str = ANSWERS_JSON) -> dict[str, Any]:
     return answers
 
 
+def replay_hint(answers: Mapping[str, Any]) -> str:
+    """How to fix an answer without typing them all again: cookiecutter saved them before this ran."""
+    template = str(answers.get("_template") or "<template>")
+    # cookiecutter names the file after the template's folder (a clone's, for gh: and git URLs).
+    name = PurePath(template.rstrip("/")).name.removesuffix(".git")
+    name = name if name not in ("", ".", "..") else "<template folder name>"
+    replay = f"~/.cookiecutter_replay/{name}.json"
+    return (
+        f"Your answers are saved in {replay} (cookiecutter's replay file). Fix the answer named above "
+        f"there and run: cookiecutter --replay-file {replay} {template}"
+    )
+
+
 def main() -> int:
-    errors = validate(load_answers())
+    answers = load_answers()
+    errors = validate(answers)
     for message in errors:
         print(f"ERROR: {message}", file=sys.stderr)
+    if errors:
+        print(replay_hint(answers), file=sys.stderr)
     return 1 if errors else 0
 
 

@@ -387,3 +387,11 @@ def test_long_stack_name_fits_when_no_bucket_is_created(pre_hook: ModuleType) ->
     """Only the bucket name limits stack_name to lowercase and ~40 characters; the function name allows 54."""
     name = "Upper-" + "a" * 48
     assert errors_for(pre_hook, stack_name=name, create_bucket=False, existing_bucket_name="my-data") == []
+
+
+def test_replay_hint_names_the_saved_answers(pre_hook: ModuleType) -> None:
+    hint = pre_hook.replay_hint(
+        {"_template": "gh:org/recursive-s3", "_repo_dir": "/home/me/.cookiecutters/recursive-s3"}
+    )
+    assert "~/.cookiecutter_replay/recursive-s3.json" in hint
+    assert hint.endswith("cookiecutter --replay-file ~/.cookiecutter_replay/recursive-s3.json gh:org/recursive-s3")

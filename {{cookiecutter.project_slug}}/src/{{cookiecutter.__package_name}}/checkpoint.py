@@ -13,8 +13,8 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from .layout import RunLayout
-from .s3util import S3Client, error_code, is_missing, is_precondition_failed
+from .layout import RunLayout, check_run_id
+from .s3util import S3Client, error_code, exists, is_missing, is_precondition_failed
 from .state_codec import StateError, check_result, decode_tagged, encode
 
 SCHEMA_VERSION = 1
@@ -187,12 +187,12 @@ class Pointer:
         try:
             pointer = cls(
                 bucket=_typed(event, "bucket", str),
-                run_id=_typed(event, "run_id", str),
+                run_id=check_run_id(_typed(event, "run_id", str)),
                 hop=_typed(event, "hop", int),
                 key=_typed(event, "key", str),
                 etag=_typed(event, "etag", str),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"continuation payload is malformed: {exc}") from None
         return pointer
 
@@ -255,12 +255,9 @@ class CheckpointStore:
     def find(self, hop: int) -> tuple[Checkpoint, Pointer] | None:
         """The committed checkpoint of `hop`, if any (used to detect a hop that already ran)."""
         key = self.layout.checkpoint(hop)
-        try:
-            resp = self.s3.get_object(Bucket=self.bucket, Key=key)
-        except Exception as exc:
-            if is_missing(exc):
-                return None
-            raise
+        if not exists(self.s3, self.bucket, key):
+            return None
+        resp = self.s3.get_object(Bucket=self.bucket, Key=key)
         checkpoint = Checkpoint.from_json(resp["Body"].read(), f"s3://{self.bucket}/{key}")
         return checkpoint, Pointer(self.bucket, checkpoint.run_id, hop, key, resp["ETag"])
 

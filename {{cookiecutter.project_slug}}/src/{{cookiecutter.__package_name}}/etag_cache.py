@@ -16,12 +16,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from .s3util import S3Client, is_missing, is_not_modified
+
+# Disk entries are named by the SHA-256 of bucket/key.
+_ENTRY_NAME = re.compile(r"[0-9a-f]{64}")
 
 
 class ObjectChangedError(Exception):
@@ -66,7 +69,11 @@ class CacheEntry:
         if self.path is None:
             self.data += chunk
         else:
-            os.pwrite(self.fd, chunk, self.end - self.start)
+            try:
+                os.pwrite(self.fd, chunk, self.end - self.start)
+            except OSError:  # /tmp full (the user's files share it): stop caching, not the hop
+                self.reserved = self.end - self.start
+                return False
         self.end += len(chunk)
         return True
 
@@ -89,8 +96,12 @@ class EtagCache:
         self._entries: OrderedDict[tuple[str, str], CacheEntry] = OrderedDict()
         self.hits = 0
         # A fresh container may find files of a previous one's module state in /tmp: they are
-        # unknowable, so start clean.
-        shutil.rmtree(directory, ignore_errors=True)
+        # unknowable, so start clean; only files this cache names (and nothing else in CACHE_DIR).
+        with contextlib.suppress(OSError):
+            for name in os.listdir(directory):
+                if _ENTRY_NAME.fullmatch(name):
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(directory, name))
 
     def _used(self, on_disk: bool) -> int:
         return sum(e.reserved for e in self._entries.values() if (e.path is not None) == on_disk)
@@ -139,12 +150,16 @@ class EtagCache:
                 return None
             self.drop(*victim)
         path = None
+        fd = -1
         if on_disk:
-            os.makedirs(self.directory, exist_ok=True)
             path = os.path.join(self.directory, hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest())
-        entry = CacheEntry(bucket, key, etag, size, offset, offset, need, path)
-        if path is not None:
-            entry.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.makedirs(self.directory, exist_ok=True)
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+            except OSError:  # /tmp unusable: no disk cache for this container, and no failed hop
+                self.disk_budget = 0
+                return None
+        entry = CacheEntry(bucket, key, etag, size, offset, offset, need, path, fd=fd)
         self._entries[(bucket, key)] = entry
         return entry
 

@@ -24,10 +24,10 @@ from .config import Config
 from .deadline import HopClock, LambdaContext
 from .etag_cache import EtagCache, ObjectChangedError
 from .guard import DepthExceededError, RunStopped, check_before_hop, check_progress
-from .layout import RunLayout, run_id_for
+from .layout import RunLayout, check_run_id, run_id_for
 from .records import MODE, OUTPUT_EXT, RecordReader, encode_output
 from .runs import RESUME_KIND, mark_launched, read_outcome, record_outcome, write_manifest
-from .s3util import S3Client, function_arn_to_invoke, is_missing, lambda_client, s3_client
+from .s3util import S3Client, exists, function_arn_to_invoke, lambda_client, s3_client
 from .sink import AttemptSink, publish
 from .source import ObjectSource
 from .state_codec import StateError
@@ -63,7 +63,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         pointer = Pointer.from_event(event)
         return continue_run(pointer, context)
     if kind == RESUME_KIND:
-        return resume_run(str(event.get("bucket")), str(event.get("run_id")), context)
+        bucket, run_id = event.get("bucket"), event.get("run_id")
+        if not isinstance(bucket, str) or not bucket:
+            raise CheckpointError(f"resume payload needs the bucket of the run, got {bucket!r}")
+        try:
+            return resume_run(bucket, check_run_id(run_id), context)
+        except ValueError as exc:
+            raise CheckpointError(f"resume payload: {exc}") from None
     refs = object_refs_from_event(event, CONFIG)
     if refs is None:
         raise ValueError(
@@ -176,10 +182,6 @@ def run_hop(store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: L
     rtt_ms = (time.perf_counter() - t_load) * 1000
     if already is not None:
         return _already_done(s3, store, already, context)
-    ended = read_outcome(s3, store.bucket, layout)
-    if ended is not None:  # failed or abandoned: terminal for every attempt until `make resume`
-        logger.warning("the run has ended; this attempt stops", extra={"outcome": ended.get("status")})
-        return {"run_id": cp.run_id, "status": "stopped", "outcome": ended.get("status"), "hop": cp.hop}
     try:
         check_before_hop(cp, cfg)
         return _process(s3, store, cp, context, rtt_ms)
@@ -242,6 +244,13 @@ def _process(
         n = len(batch.records) + len(batch.bad)
         if n and consumed > 0:
             batch_size = min(batch_size, max(1, BATCH_INPUT_BYTES * n // consumed))
+    # A run that ended (failed, abandoned) stays ended for every attempt until `make resume`.
+    # Asked here, at the end of the hop the margin budgets for, not at its start: an attempt
+    # that finds the record (a retry or duplicate of the failed hop) commits and launches nothing.
+    ended = read_outcome(s3, store.bucket, layout)
+    if ended is not None:
+        logger.warning("the run has ended; this attempt stops", extra={"outcome": ended.get("status")})
+        return {"run_id": cp.run_id, "status": "stopped", "outcome": ended.get("status"), "hop": cp.hop}
     stalls = check_progress(
         cp,
         offset,
@@ -316,11 +325,7 @@ def _already_done(
         _publish_hop(s3, store, nxt)
         write_manifest(s3, store.bucket, store.layout, nxt)
         return {"run_id": nxt.run_id, "status": "duplicate", "hop": nxt.hop - 1}
-    try:
-        s3.head_object(Bucket=store.bucket, Key=store.layout.launched(nxt.hop))
-    except Exception as exc:
-        if not is_missing(exc):
-            raise
+    if not exists(s3, store.bucket, store.layout.launched(nxt.hop)):
         # Committed but never launched: the committer died between commit and invoke (publishing
         # comes before the launch, so it may not have finished either).
         logger.warning("relaunching a committed hop that was never launched", extra={"next_hop": nxt.hop})

@@ -12,7 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
+
+RUN_ID_RE = re.compile(r"[0-9a-f]{24}")
+
+
+def check_run_id(run_id: object) -> str:
+    """Payloads name a run; only ids that run_id_for can make may reach a key (no '../', no '*')."""
+    if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id):
+        raise ValueError(f"run_id {run_id!r} is not a run id (24 lowercase hex digits)")
+    return run_id
 
 
 def run_id_for(bucket: str, key: str, etag: str, version_id: str | None) -> str:

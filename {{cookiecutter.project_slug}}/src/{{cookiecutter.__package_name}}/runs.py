@@ -12,7 +12,7 @@ from typing import Any
 from .checkpoint import Checkpoint, CheckpointStore
 from .config import Config
 from .layout import RunLayout
-from .s3util import S3Client, is_missing, is_precondition_failed
+from .s3util import S3Client, error_code, exists, is_missing, is_precondition_failed
 
 RESUME_KIND = "recursive-s3-resume"
 
@@ -28,7 +28,8 @@ def _put_once(s3: S3Client, bucket: str, key: str, doc: dict[str, Any]) -> bool:
             ContentType="application/json",
         )
     except Exception as exc:
-        if is_precondition_failed(exc):
+        # 412: the key exists. 409: a concurrent conditional write to it is in flight; one wins.
+        if is_precondition_failed(exc) or error_code(exc) == "ConditionalRequestConflict":
             return False
         raise
     return True
@@ -81,6 +82,8 @@ def record_outcome(
 
 def read_outcome(s3: S3Client, bucket: str, layout: RunLayout) -> dict[str, Any] | None:
     """The run's terminal record (failed or abandoned), if it has one."""
+    if not exists(s3, bucket, layout.outcome()):
+        return None
     return _get_json(s3, bucket, layout.outcome())
 
 

@@ -65,6 +65,14 @@ def is_not_modified(exc: BaseException) -> bool:
     return error_code(exc) == "304" or http_status(exc) == 304
 
 
+def exists(s3: S3Client, bucket: str, key: str) -> bool:
+    """Whether `key` exists, asked with a listing: S3 answers a GET of a missing key with 404 or
+    403 depending on the caller's list permission, a listing always answers the same way (and
+    is strongly consistent with writes)."""
+    found = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+    return bool(found) and found[0]["Key"] == key  # the key itself sorts before longer ones
+
+
 def is_missing(exc: BaseException) -> bool:
     return error_code(exc) in ("NoSuchKey", "404", "NotFound") or http_status(exc) == 404
 
