@@ -276,11 +276,18 @@ def test_s3_access_is_limited_to_its_prefixes(deployed: Deployed, translated: di
     assert not allowed(st, "s3:DeleteObject", obj + out + "runs/0123abcd/outcome.json")
     assert not allowed(st, "s3:PutBucketPolicy", obj.rstrip("/"))
     assert not allowed(st, "s3:PutObjectAcl", obj + out + "a")
-    # lists only under its own prefixes (which also makes S3 answer 404, not 403, for a missing key)
+    # lists the state prefix (and a non-empty input prefix), never the output or the whole bucket
     bucket_arn = obj.rstrip("/")
     assert allowed(st, "s3:ListBucket", bucket_arn, **{"s3:prefix": state + "runs/abc/checkpoints/"})
     assert not allowed(st, "s3:ListBucket", bucket_arn)
     assert not allowed(st, "s3:ListBucket", bucket_arn, **{"s3:prefix": "other/"})
+    assert not allowed(st, "s3:ListBucket", bucket_arn, **{"s3:prefix": out})
+    assert not allowed(st, "s3:ListBucket", bucket_arn, **{"s3:prefix": ""})
+    assert allowed(st, "s3:ListBucket", bucket_arn, **{"s3:prefix": inp + "x"}) == bool(inp)
+    # writes the output prefix without reading it (parts are copied in from staging)
+    assert allowed(st, "s3:PutObject", obj + out + "run/parts/000001-0000.jsonl")
+    assert not allowed(st, "s3:GetObject", obj + out + "run/manifest.json")
+    assert allowed(st, "s3:GetObject", obj + state + "runs/r/staging/000001-a-0000.jsonl")
 
 
 def test_logs_only_to_its_log_group(deployed: Deployed) -> None:

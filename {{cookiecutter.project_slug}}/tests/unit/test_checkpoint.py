@@ -220,6 +220,14 @@ def test_pointer_round_trip() -> None:
     assert len(json.dumps(event)) < 1024  # payloads stay small whatever the state weighs
 
 
+@pytest.mark.parametrize("run_id", ["../../etc", "ABCDEF0123456789abcdef01", "*", "", 7])
+def test_payload_run_id_must_be_a_run_id(run_id: Any) -> None:
+    event = {"kind": PAYLOAD_KIND, "v": SCHEMA_VERSION, "bucket": "b", "run_id": run_id, "hop": 1}
+    event.update(key="k", etag="e")
+    with pytest.raises(CheckpointError, match="malformed"):
+        Pointer.from_event(event)
+
+
 @pytest.mark.parametrize("version", [None, 0, 2, "1", True, 1.0])
 def test_payload_version_is_checked(version: Any) -> None:
     event = pointer().to_event()

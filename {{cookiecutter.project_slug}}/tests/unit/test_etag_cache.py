@@ -124,6 +124,36 @@ def test_recycled_container_starts_empty(h: Harness, tmp_path: Path) -> None:
     assert not os.path.exists(entry.path)
 
 
+def test_a_new_cache_removes_only_its_own_files(tmp_path: Path) -> None:
+    """CACHE_DIR may be set to a folder that holds other things: only entry files go."""
+    mine = tmp_path / ("ab" * 32)
+    mine.write_bytes(b"stale entry")
+    theirs = [tmp_path / "notes.txt", tmp_path / "sub" / ("cd" * 32)]
+    theirs[1].parent.mkdir()
+    for path in theirs:
+        path.write_bytes(b"keep me")
+    EtagCache(0, 1 << 20, str(tmp_path))
+    assert not mine.exists()
+    assert all(path.read_bytes() == b"keep me" for path in theirs)
+
+
+def test_a_full_tmp_stops_caching_not_the_hop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = EtagCache(0, 1 << 20, str(tmp_path))
+    entry = cache.start(BUCKET, KEY, '"e"', 100, 0)
+    assert entry is not None
+    assert entry.append(0, b"a" * 40)
+
+    def full(*args: Any) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", full)
+    assert not entry.append(40, b"b" * 40)  # refused, not raised
+    assert entry.read(0, 100) == b"a" * 40  # what it holds is still right
+    monkeypatch.setattr(os, "open", full)
+    assert cache.start(BUCKET, "other", '"o"', 100, 0) is None
+    assert cache.disk_budget == 0, "no more disk caching in this container"
+
+
 def test_small_objects_in_memory_large_ones_on_disk(tmp_path: Path) -> None:
     cache = EtagCache(100, 1000, str(tmp_path))
     small = filled(cache, "small", '"s"', b"s" * 100)
