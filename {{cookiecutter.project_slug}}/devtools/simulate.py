@@ -327,7 +327,7 @@ def _collect(s3: Any, bucket: str, emulator: Emulator, size: int, finished: bool
     run_id = runs[-1] if runs else None
     for rid in runs:
         m = get_json(s3, bucket, f"{project.OUTPUT_PREFIX}{rid}/manifest.json")
-        o = get_json(s3, bucket, f"{project.STATE_PREFIX}runs/{rid}/outcome.json")
+        o = get_json(s3, bucket, f"{project.STATE_PREFIX}runs/{rid}/checkpoints/outcome.json")
         if m is not None and m.get("status") == "succeeded":
             manifest, run_id = m, rid
         elif o is not None and o.get("status") != "abandoned" and manifest is None:

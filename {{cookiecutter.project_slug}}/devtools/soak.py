@@ -367,7 +367,7 @@ def _judge(
         manifest = get_json(s3, bucket, f"{project.OUTPUT_PREFIX}{run_id}/manifest.json")
         if manifest is not None:
             found[version] = manifest
-    outcome_a = get_json(s3, bucket, f"{project.STATE_PREFIX}runs/{run_a}/outcome.json")
+    outcome_a = get_json(s3, bucket, f"{project.STATE_PREFIX}runs/{run_a}/checkpoints/outcome.json")
     if "A" in found and "B" in found:
         res.notes.append("both object versions have a committed output")
     if found:
@@ -399,7 +399,7 @@ def _judge(
     for run_id in (run_b, run_a):
         if run_id is None:
             continue
-        outcome = get_json(s3, bucket, f"{project.STATE_PREFIX}runs/{run_id}/outcome.json")
+        outcome = get_json(s3, bucket, f"{project.STATE_PREFIX}runs/{run_id}/checkpoints/outcome.json")
         if outcome is not None and outcome.get("status") == "abandoned":
             continue
         cps = s3.list_objects_v2(Bucket=bucket, Prefix=f"{project.STATE_PREFIX}runs/{run_id}/checkpoints/")

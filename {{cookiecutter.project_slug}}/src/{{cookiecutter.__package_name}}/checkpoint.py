@@ -252,11 +252,27 @@ class CheckpointStore:
             )
         return checkpoint
 
+    def next_of(self, hop: int) -> tuple[tuple[Checkpoint, Pointer] | None, bool]:
+        """What follows committed hop `hop`, in one listing: hop+1's checkpoint if an attempt
+        committed it (this one is a duplicate or a retry), and whether the run has ended (its
+        outcome record sorts after every checkpoint)."""
+        resp = self.s3.list_objects_v2(
+            Bucket=self.bucket, Prefix=self.layout.checkpoint(0).rsplit("/", 1)[0] + "/",
+            StartAfter=self.layout.checkpoint(hop), MaxKeys=2,
+        )  # fmt: skip
+        keys = [obj["Key"] for obj in resp.get("Contents", [])]
+        found = self._get(hop + 1) if self.layout.checkpoint(hop + 1) in keys else None
+        return found, self.layout.outcome() in keys
+
     def find(self, hop: int) -> tuple[Checkpoint, Pointer] | None:
-        """The committed checkpoint of `hop`, if any (used to detect a hop that already ran)."""
+        """The committed checkpoint of `hop`, if any."""
         key = self.layout.checkpoint(hop)
         if not exists(self.s3, self.bucket, key):
             return None
+        return self._get(hop)
+
+    def _get(self, hop: int) -> tuple[Checkpoint, Pointer]:
+        key = self.layout.checkpoint(hop)
         resp = self.s3.get_object(Bucket=self.bucket, Key=key)
         checkpoint = Checkpoint.from_json(resp["Body"].read(), f"s3://{self.bucket}/{key}")
         return checkpoint, Pointer(self.bucket, checkpoint.run_id, hop, key, resp["ETag"])
@@ -268,7 +284,8 @@ class CheckpointStore:
         paginator = self.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
-                last_key = obj["Key"]
+                if obj["Key"] != self.layout.outcome():
+                    last_key = obj["Key"]
         if last_key is None:
             return None
         hop = int(last_key.rsplit("/", 1)[1].split(".")[0])

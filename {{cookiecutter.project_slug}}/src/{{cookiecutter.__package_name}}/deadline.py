@@ -46,13 +46,13 @@ class HopClock:
             self.put_ms_per_mb = ms / (nbytes / 1e6)
 
     def commit_estimate_ms(self, pending_bytes: int, parts: int = 0, part_bytes: int = 0) -> float:
-        """Outcome check + part upload + checkpoint + invoke + launch marker, plus moving the unflushed output and
+        """Part upload + checkpoint + invoke + launch marker, plus moving the unflushed output and
         quarantine, plus publishing `parts` output parts of `part_bytes` in all (server-side
         copies, _COPIES_AT_ONCE at a time: a round trip or two each, and at worst the upload
         rate for their bytes spread over the parallel copies)."""
         waves = -(-parts // _COPIES_AT_ONCE)
         copy_ms = waves * 2 * self.rtt_ms + part_bytes / 1e6 * self.put_ms_per_mb / min(max(parts, 1), _COPIES_AT_ONCE)
-        return 5 * self.rtt_ms + pending_bytes / 1e6 * self.put_ms_per_mb + copy_ms
+        return 4 * self.rtt_ms + pending_bytes / 1e6 * self.put_ms_per_mb + copy_ms
 
     def margin_ms(self, pending_bytes: int, parts: int = 0, part_bytes: int = 0) -> float:
         commit = _COMMIT_SAFETY * self.commit_estimate_ms(pending_bytes, parts, part_bytes)

@@ -49,6 +49,10 @@ s3_client()
 lambda_client()
 
 
+class RunEndedError(Exception):
+    """An attempt of a run that has already failed or been abandoned (a retry, a duplicate)."""
+
+
 # Errors that end a run for good (retrying cannot help); anything else is left to Lambda's retries.
 RUN_ENDING = (RunStopped, ObjectChangedError, InputFormatError, RecordTooLargeError, StateError)
 
@@ -178,10 +182,18 @@ def run_hop(store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: L
         write_manifest(s3, store.bucket, layout, cp)
         return {"run_id": cp.run_id, "status": "succeeded"}
     t_load = time.perf_counter()
-    already = store.find(cp.hop + 1)
+    already, ended = store.next_of(cp.hop)
     rtt_ms = (time.perf_counter() - t_load) * 1000
     if already is not None:
         return _already_done(s3, store, already, context)
+    if ended:  # failed or abandoned: terminal for every attempt until `make resume`
+        outcome = read_outcome(s3, store.bucket, layout) or {}
+        # Raised, not returned: the event still ends in the on-failure queue, where a failed run
+        # is looked for, and no attempt commits or launches anything.
+        raise RunEndedError(
+            f"run {cp.run_id} has ended ({outcome.get('status', 'failed')}: {outcome.get('error', '')}); "
+            f"this attempt of hop {cp.hop} stops. make resume RUN={cp.run_id} continues it once the cause is fixed"
+        )
     try:
         check_before_hop(cp, cfg)
         return _process(s3, store, cp, context, rtt_ms)
@@ -244,13 +256,6 @@ def _process(
         n = len(batch.records) + len(batch.bad)
         if n and consumed > 0:
             batch_size = min(batch_size, max(1, BATCH_INPUT_BYTES * n // consumed))
-    # A run that ended (failed, abandoned) stays ended for every attempt until `make resume`.
-    # Asked here, at the end of the hop the margin budgets for, not at its start: an attempt
-    # that finds the record (a retry or duplicate of the failed hop) commits and launches nothing.
-    ended = read_outcome(s3, store.bucket, layout)
-    if ended is not None:
-        logger.warning("the run has ended; this attempt stops", extra={"outcome": ended.get("status")})
-        return {"run_id": cp.run_id, "status": "stopped", "outcome": ended.get("status"), "hop": cp.hop}
     stalls = check_progress(
         cp,
         offset,

@@ -52,7 +52,9 @@ class RunLayout:
         return f"{self.state_dir}launched/{hop:06d}.json"
 
     def outcome(self) -> str:
-        return f"{self.state_dir}outcome.json"
+        # Beside the checkpoints, sorting after every hop's: the one listing that looks for hop
+        # k+1's checkpoint also sees whether the run has ended (CheckpointStore.next_of).
+        return f"{self.state_dir}checkpoints/outcome.json"
 
     def quarantine(self, hop: int, attempt: str, seq: int) -> str:
         return f"{self.state_dir}quarantine/{hop:06d}-{attempt}-{seq:04d}.jsonl"

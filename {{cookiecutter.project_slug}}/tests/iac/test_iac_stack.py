@@ -272,8 +272,9 @@ def test_s3_access_is_limited_to_its_prefixes(deployed: Deployed, translated: di
         assert not allowed(st, "s3:DeleteObject", obj + prefix + "a")
         assert not allowed(st, "s3:DeleteObject", obj + prefix + "runs/x/checkpoints/000001.json")
     # ...but a resume may clear a run's failure record (runs.py / handler.resume_run), nothing else
-    assert allowed(st, "s3:DeleteObject", obj + state + "runs/0123abcd/outcome.json")
-    assert not allowed(st, "s3:DeleteObject", obj + out + "runs/0123abcd/outcome.json")
+    assert allowed(st, "s3:DeleteObject", obj + state + "runs/0123abcd/checkpoints/outcome.json")
+    assert not allowed(st, "s3:DeleteObject", obj + state + "runs/0123abcd/checkpoints/000001.json")
+    assert not allowed(st, "s3:DeleteObject", obj + out + "runs/0123abcd/checkpoints/outcome.json")
     assert not allowed(st, "s3:PutBucketPolicy", obj.rstrip("/"))
     assert not allowed(st, "s3:PutObjectAcl", obj + out + "a")
     # lists the state prefix (and a non-empty input prefix), never the output or the whole bucket

@@ -56,7 +56,8 @@ def test_header_only(h: Harness) -> None:
     [
         (gzip.compress(b"id,name\n1,a\n"), "gzip-compressed data"),
         (b"PK\x03\x04" + bytes(40), "a ZIP archive"),
-        ("id,name\n1,a\n".encode("utf-16"), "NUL bytes"),
+        ("id,name\n1,a\n".encode("utf-16"), "UTF-16"),
+        ("id,name\n1,a\n".encode("utf-16-le"), "NUL bytes"),
     ],
 )
 def test_binary_upload_fails_the_run_clearly(h: Harness, data: bytes, what: str) -> None:

@@ -434,7 +434,8 @@ def test_a_failed_run_stays_failed_until_resumed(h: Harness, single: Outcome) ->
     (run_id,) = run_ids(h)
     hop = run_status(h.s3, BUCKET, run_id, h.cfg)["hop"]
     h.cache_clear()  # the retry lands on a fresh container
-    assert h.invoke(payload, BUDGET)["status"] == "stopped"
+    with pytest.raises(handler.RunEndedError, match="has ended"):  # so it still reaches the on-failure queue
+        h.invoke(payload, BUDGET)
     assert run_status(h.s3, BUCKET, run_id, h.cfg)["state"] == "failed"
     assert run_status(h.s3, BUCKET, run_id, h.cfg)["hop"] == hop, "the stopped attempt committed nothing"
     h.drive(resume_event(BUCKET, run_id), lambda: BUDGET)
