@@ -188,6 +188,12 @@ def run_hop(store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: L
         return _already_done(s3, store, already, context)
     if ended:  # failed or abandoned: terminal for every attempt until `make resume`
         outcome = read_outcome(s3, store.bucket, layout) or {}
+        if outcome.get("status") == "abandoned":  # restarted on a new version: nothing went wrong
+            logger.info(
+                "the run was abandoned for a new version; this attempt stops",
+                extra={"superseded_by": outcome.get("superseded_by")},
+            )
+            return {"run_id": cp.run_id, "status": "abandoned", "hop": cp.hop}
         # Raised, not returned: the event still ends in the on-failure queue, where a failed run
         # is looked for, and no attempt commits or launches anything.
         raise RunEndedError(

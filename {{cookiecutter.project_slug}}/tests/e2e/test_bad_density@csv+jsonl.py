@@ -2,13 +2,12 @@
 stop margin, so no hop overruns its deadline and the run ends like a single pass."""
 
 from __future__ import annotations
-
+{% if cookiecutter.processing_mode == "jsonl" %}
 import json
+{%- endif %}
 import random
 
 import pytest
-
-from {{ cookiecutter.__package_name }}.records import MODE
 
 from .conftest import Runner
 
@@ -18,15 +17,20 @@ SIZE = 17_000_000
 
 def a_third_bad(size: int, seed: int = 3) -> bytes:
     rng = random.Random(seed)
-    rows = ["id,region,amount,note"] if MODE == "csv" else []
+{%- if cookiecutter.processing_mode == "csv" %}
+    rows = ["id,region,amount,note"]
+{%- else %}
+    rows = []
+{%- endif %}
     total, i = 0, 0
     while total < size:
         note = "y" * rng.randint(5, 50)
-        if MODE == "csv":
-            row = f"{i},eu,{rng.random():.4f}" if i % 3 == 2 else f'{i},us,{rng.random():.4f},"a, {note}"'
-        else:
-            row = json.dumps({"id": i, "region": "us", "amount": rng.random(), "note": note})
-            row = row[: len(row) // 2] if i % 3 == 2 else row
+{%- if cookiecutter.processing_mode == "csv" %}
+        row = f"{i},eu,{rng.random():.4f}" if i % 3 == 2 else f'{i},us,{rng.random():.4f},"a, {note}"'
+{%- else %}
+        row = json.dumps({"id": i, "region": "us", "amount": rng.random(), "note": note})
+        row = row[: len(row) // 2] if i % 3 == 2 else row
+{%- endif %}
         rows.append(row)
         total += len(row) + 2
         i += 1

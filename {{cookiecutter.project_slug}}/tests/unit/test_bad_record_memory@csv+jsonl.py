@@ -2,14 +2,13 @@
 spooled to S3 in parts as they come, never gathered for the whole hop."""
 
 from __future__ import annotations
-
+{% if cookiecutter.processing_mode == "jsonl" %}
 import json
+{%- endif %}
 import tracemalloc
 from pathlib import Path
 
 import pytest
-
-from {{ cookiecutter.__package_name }}.records import MODE
 
 from .harness import aws, make_config
 
@@ -18,14 +17,18 @@ LINES = 300_000  # a third of them bad: 100 000 quarantined records
 
 
 def _body(bad_every: int) -> bytes:
-    rows = ["id,name,note\n"] if MODE == "csv" else []
+{%- if cookiecutter.processing_mode == "csv" %}
+    rows = ["id,name,note\n"]
     for i in range(LINES):
         broken = bad_every and i % bad_every == bad_every - 1
-        if MODE == "csv":
-            rows.append(f"{i},name-{i}\n" if broken else f"{i},name-{i},some note\n")
-        else:
-            line = json.dumps({"id": i, "name": f"name-{i}"})
-            rows.append((line[:-1] if broken else line) + "\n")  # a broken line lacks its closing brace
+        rows.append(f"{i},name-{i}\n" if broken else f"{i},name-{i},some note\n")  # a short row is bad
+{%- else %}
+    rows = []
+    for i in range(LINES):
+        broken = bad_every and i % bad_every == bad_every - 1
+        line = json.dumps({"id": i, "name": f"name-{i}"})
+        rows.append((line[:-1] if broken else line) + "\n")  # a broken line lacks its closing brace
+{%- endif %}
     return "".join(rows).encode()
 
 

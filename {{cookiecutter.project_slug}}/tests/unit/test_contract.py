@@ -29,8 +29,11 @@ def _runs(budgets: list[int]) -> tuple[Outcome, Outcome]:
         pytest.fail(f"process.py keeps something in its state or result that cannot cross a hop: {exc}")
     except (TypeError, ValueError) as exc:
         pytest.fail(
-            f"process.py returned output the framework cannot write ({exc}): in csv and jsonl modes each "
-            "item must be JSON-serialisable, in bytes mode each item must be bytes"
+{%- if cookiecutter.processing_mode == "bytes" %}
+            f"process.py returned output the framework cannot write ({exc}): each item must be bytes"
+{%- else %}
+            f"process.py returned output the framework cannot write ({exc}): each item must be JSON-serialisable"
+{%- endif %}
         )
 
 
