@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from unittest import mock
 import zlib
+from unittest import mock
 
 from {{ cookiecutter.__package_name }} import handler, process
 
