@@ -28,13 +28,13 @@ def _runs(budgets: list[int]) -> tuple[Outcome, Outcome]:
     except StateError as exc:
         pytest.fail(f"process.py keeps something in its state or result that cannot cross a hop: {exc}")
     except (TypeError, ValueError) as exc:
-        pytest.fail(
 {%- if cookiecutter.processing_mode == "bytes" %}
-            f"process.py returned output the framework cannot write ({exc}): each item must be bytes"
+        pytest.fail(f"process.py returned output the framework cannot write ({exc}): each item must be bytes")
 {%- else %}
+        pytest.fail(
             f"process.py returned output the framework cannot write ({exc}): each item must be JSON-serialisable"
-{%- endif %}
         )
+{%- endif %}
 
 
 def _explain(hops: Outcome, single: Outcome) -> str:
