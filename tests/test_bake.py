@@ -177,13 +177,14 @@ def test_answers_recorded(baked: dict[str, Path], mode: str) -> None:
     assert sorted(k for k in recorded if not k.startswith("_")) == sorted(public)
     assert recorded["processing_mode"] == mode
     assert recorded["_template"] == str(TEMPLATE)
-    assert recorded["create_bucket"] is True
-    assert {k: recorded[k] for k in FULL_BAKES[mode]} == FULL_BAKES[mode]
+    assert recorded["create_bucket"] is (mode != "jsonl")
+    typed = {k: int(v) if k in ("reserved_concurrency", "memory_mb") else v for k, v in FULL_BAKES[mode].items()}
+    assert {k: recorded[k] for k in FULL_BAKES[mode]} == typed
 
 
 def test_answers_recorded_as_typed_values(baked: dict[str, Path]) -> None:
     """Numbers typed with a leading zero or space are recorded as the numbers they mean."""
-    recorded = json.loads((baked["csv-options"] / ".cookiecutter.json").read_text(encoding="utf-8"))["cookiecutter"]
+    recorded = json.loads((baked["jsonl"] / ".cookiecutter.json").read_text(encoding="utf-8"))["cookiecutter"]
     assert (recorded["reserved_concurrency"], recorded["memory_mb"], recorded["create_bucket"]) == (0, 2048, False)
 
 
@@ -383,4 +384,5 @@ def test_ci_workflow_keeps_github_expressions(baked: dict[str, Path], mode: str)
     steps = workflow["jobs"]["check"]["steps"]
     assert steps[1]["with"]["python-version"] == "${{ matrix.python }}"
     assert [s.get("run") for s in steps[-2:]] == ["make lint", "make test"]
-    assert workflow["jobs"]["check"]["strategy"]["matrix"]["python"] == ["3.11", "3.13"]
+    runtime = FULL_BAKES[mode].get("lambda_runtime", "python3.13").removeprefix("python")
+    assert workflow["jobs"]["check"]["strategy"]["matrix"]["python"] == sorted({"3.11", runtime})

@@ -30,6 +30,14 @@ from .test_bake import AnyTagLoader, project_files, text_of
 DRAWS = int(os.environ.get("FUZZ_DRAWS", "40"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261129"))
 CHECKER = Path(__file__).with_name("bake_check.py")
+# Answers that broke a held-out check once, drawn first every time.
+CURATED = [
+    {"project_name": "Orders CSV", "processing_mode": "csv"},
+    {"project_name": "Sales Bytes", "processing_mode": "csv"},
+    {"project_name": "Click Stream", "processing_mode": "jsonl"},
+    {"project_name": "Orders CSV", "processing_mode": "jsonl"},
+    {"project_name": "Sales Bytes", "processing_mode": "bytes", "description": 'Say "hi" from C:\\Users\\data'},
+]
 
 
 @dataclass
@@ -67,7 +75,7 @@ def draws(tmp_path_factory: pytest.TempPathFactory, cc_config: Path) -> list[Dra
     root = tmp_path_factory.mktemp("fuzz")
     made = []
     for index in range(DRAWS):
-        answers = draw_answers(rng)
+        answers = CURATED[index] if index < len(CURATED) else draw_answers(rng)
         out = root / f"{index:04d}"
         proc = bake_cli(answers, out, cc_config)
         made.append(Draw(index, answers, out, proc.returncode, proc.stderr))
