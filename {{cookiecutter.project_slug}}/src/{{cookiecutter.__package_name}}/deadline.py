@@ -49,7 +49,8 @@ class HopClock:
         """Part upload + checkpoint + invoke + launch marker, plus moving the unflushed output and
         quarantine, plus publishing `parts` output parts of `part_bytes` in all (server-side
         copies, _COPIES_AT_ONCE at a time: a round trip or two each, and at worst the upload
-        rate for their bytes spread over the parallel copies)."""
+        rate for their bytes spread over the parallel copies). Publishing runs beside the launch,
+        but is counted in full: on a loaded machine the two do not always overlap."""
         waves = -(-parts // _COPIES_AT_ONCE)
         copy_ms = waves * 2 * self.rtt_ms + part_bytes / 1e6 * self.put_ms_per_mb / min(max(parts, 1), _COPIES_AT_ONCE)
         return 4 * self.rtt_ms + pending_bytes / 1e6 * self.put_ms_per_mb + copy_ms

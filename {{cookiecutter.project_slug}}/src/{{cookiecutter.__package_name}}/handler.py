@@ -13,6 +13,7 @@ import copy
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
@@ -41,6 +42,8 @@ CACHE = EtagCache(CONFIG.cache_memory_bytes, CONFIG.cache_disk_bytes, CONFIG.cac
 # batch of 20 000 records costs 2-3x more per record than one of ~16 KiB of input, while the
 # per-batch overhead at 16 KiB is a few microseconds. (Records bigger than that: one per batch.)
 BATCH_INPUT_BYTES = 16 * 1024
+# Publishes a hop's parts while the hop launches its successor (module level: threads outlive a hop).
+_PUBLISHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
 # True until this container has run a hop: a cold hop that makes no progress is not a stall.
 _COLD = [True]
 # Built during init (~150 ms of loading service models), which Lambda does not count against a
@@ -311,7 +314,6 @@ def _process(
             logger.info("hop lost the commit race; its output is discarded", extra=hop_log)
             return {"run_id": cp.run_id, "status": "duplicate", "hop": cp.hop}
         nxt, pointer = won  # our own write, whose response was lost and retried
-    _publish_hop(s3, store, nxt)
     metrics.add_metric(name="HopsCompleted", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="RecordsProcessed", unit=MetricUnit.Count, value=totals.records)
     metrics.add_metric(name="BadRecords", unit=MetricUnit.Count, value=totals.bad)
@@ -319,11 +321,17 @@ def _process(
     metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=int(source.cache_hit))
     logger.info("hop committed", extra=hop_log)
     if done:
+        _publish_hop(s3, store, nxt)  # the manifest is written only once its parts are in place
         write_manifest(s3, store.bucket, layout, nxt)
         metrics.add_metric(name="RunsSucceeded", unit=MetricUnit.Count, value=1)
         logger.info("run succeeded", extra={"records": nxt.records, "bad_records": nxt.bad_records, "hops": nxt.hop})
         return {"run_id": cp.run_id, "status": "succeeded", "hop": cp.hop, "result": result}
+    # Publishing and launching are independent: side by side, the commit costs the longer of the
+    # two. The invocation succeeds only once both are done; if it dies first, Lambda's retry finds
+    # the hop committed and publishes again (_already_done), so nothing depends on the order.
+    publishing = _PUBLISHER.submit(_publish_hop, s3, store, nxt)
     _launch(s3, store, pointer, context)
+    publishing.result()
     return {"run_id": cp.run_id, "status": "continued", "hop": cp.hop, "offset": offset}
 
 
@@ -336,11 +344,12 @@ def _already_done(
         _publish_hop(s3, store, nxt)
         write_manifest(s3, store.bucket, store.layout, nxt)
         return {"run_id": nxt.run_id, "status": "duplicate", "hop": nxt.hop - 1}
+    # The committer may have died before publishing its parts (it publishes while it launches):
+    # copying them again is idempotent.
+    _publish_hop(s3, store, nxt)
     if not exists(s3, store.bucket, store.layout.launched(nxt.hop)):
-        # Committed but never launched: the committer died between commit and invoke (publishing
-        # comes before the launch, so it may not have finished either).
+        # Committed but never launched: the committer died between commit and invoke.
         logger.warning("relaunching a committed hop that was never launched", extra={"next_hop": nxt.hop})
-        _publish_hop(s3, store, nxt)
         _launch(s3, store, pointer, context)
     return {"run_id": nxt.run_id, "status": "duplicate", "hop": nxt.hop - 1}
 

@@ -40,7 +40,7 @@ def test_output_extension_is_a_written_suffix() -> None:
 def test_keys() -> None:
     assert LAYOUT.checkpoint(12) == "_state/runs/abc123/checkpoints/000012.json"
     assert LAYOUT.launched(12) == "_state/runs/abc123/launched/000012.json"
-    assert LAYOUT.outcome() == "_state/runs/abc123/outcome.json"
+    assert LAYOUT.outcome() == "_state/runs/abc123/checkpoints/outcome.json"
     assert LAYOUT.quarantine(12, "att", 2) == "_state/runs/abc123/quarantine/000012-att-0002.jsonl"
     assert LAYOUT.staged_part(12, "att", 3, ".jsonl") == "_state/runs/abc123/staging/000012-att-0003.jsonl"
     assert LAYOUT.part(12, 3, ".jsonl") == "processed/abc123/parts/000012-0003.jsonl"
