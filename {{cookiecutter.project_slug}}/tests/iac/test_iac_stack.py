@@ -258,9 +258,9 @@ def test_s3_access_is_limited_to_its_prefixes(deployed: Deployed, translated: di
     assert allowed(st, "s3:GetObject", obj + inp + "data" + env["INPUT_SUFFIX"])
     assert allowed(st, "s3:GetObjectVersion", obj + inp + "data" + env["INPUT_SUFFIX"])
     assert not allowed(st, "s3:PutObject", obj + inp + "data" + env["INPUT_SUFFIX"])
-    # reads and writes output and state
+    # reads and writes state, writes output
+    assert allowed(st, "s3:GetObject", obj + state + "runs/x/checkpoints/000001.json")
     for prefix in (out, state):
-        assert allowed(st, "s3:GetObject", obj + prefix + "runs/x/checkpoints/000001.json")
         assert allowed(st, "s3:PutObject", obj + prefix + "runs/x/checkpoints/000001.json")
     # nothing elsewhere in the bucket, nothing in another bucket, deletes nothing but a failure record
     for key in ("other/file.csv", "secrets.json", "x" + inp + "a", "x" + out + "a"):

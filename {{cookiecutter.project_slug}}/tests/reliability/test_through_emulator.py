@@ -32,7 +32,7 @@ def server() -> Any:
         yield srv
 
 
-TIMEOUT_MS = "100"
+TIMEOUT_MS = "200"
 # The framework's own process.py: these tests check the framework whatever the user's does.
 PASSTHROUGH = "devtools.passthrough.lambda_handler"
 
@@ -90,7 +90,7 @@ def test_small_soak(server: MotoServer, tmp_path: Path) -> None:
 
 def test_simulate_overwrite_fails_nonzero_naming_the_change(tmp_path: Path) -> None:
     """`make simulate ... FAULTS=overwrite:2` under the policy fail (whatever the project's default)."""
-    data = chain_input()
+    data = chain_input() * 4  # enough for hop 2 to come at 200 ms on a fast machine
     args = _sim_args(
         tmp_path, data, "--timeout-ms", TIMEOUT_MS, "--faults", "overwrite:2", "--env", "ON_OBJECT_CHANGE=fail"
     )
@@ -132,7 +132,7 @@ def test_simulate_overwrite_with_restart_policy(server: MotoServer, tmp_path: Pa
 
 
 def test_local_status_and_resume_after_a_depth_guard_trip(tmp_path: Path) -> None:
-    data = chain_input()
+    data = chain_input() * 4  # more than hop 0 can finish at 200 ms, so MAX_HOPS=1 trips
     state = tmp_path / "state"
     args = _sim_args(tmp_path, data, "--timeout-ms", TIMEOUT_MS, "--env", "MAX_HOPS=1", "--keep-state", str(state))
     done = _cli("devtools.simulate", *args)
