@@ -45,17 +45,17 @@ SKIP_DIRS = frozenset(
 ANSWERS_FILE = ".cookiecutter.json"
 # Machine-local keys that must not be recorded (they differ on every machine).
 LOCAL_KEYS = frozenset({"_output_dir", "_repo_dir", "_checkout"})
-# Answers that are whole numbers: recorded as numbers, whatever the user typed ("00", " 2048").
+# Values that are whole numbers: recorded as numbers, whatever the user typed ("00", " 2048").
 INT_KEYS = frozenset(
     {
-        "memory_mb",
-        "timeout_seconds",
-        "ephemeral_storage_mb",
-        "max_hops",
-        "max_run_hours",
-        "reserved_concurrency",
-        "async_retries",
-        "state_retention_days",
+        "__memory_mb",
+        "__timeout_seconds",
+        "__ephemeral_storage_mb",
+        "__max_hops",
+        "__max_run_hours",
+        "__reserved_concurrency",
+        "__async_retries",
+        "__state_retention_days",
     }
 )
 
@@ -112,11 +112,14 @@ def tailor(root: Path, mode: str) -> list[str]:
 
 
 def recorded_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
-    """What `.cookiecutter.json` keeps: every answer, the derived package name and `_template`."""
+    """What `.cookiecutter.json` keeps: every answer, the unasked `__` values (the stack parameters'
+    defaults) and `_template`; not cookiecutter's own `_` settings or the prompts' labels."""
     return {
         key: int(str(value).strip()) if key in INT_KEYS else value
         for key, value in answers.items()
-        if key not in LOCAL_KEYS and (not key.startswith("_") or key in ("_template", "__package_name"))
+        if key not in LOCAL_KEYS
+        and key != "__prompts__"
+        and (not key.startswith("_") or key.startswith("__") or key == "_template")
     }
 
 

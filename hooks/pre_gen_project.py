@@ -29,8 +29,31 @@ RUNTIMES = ("python3.13", "python3.12", "python3.11")
 ARCHITECTURES = ("arm64", "x86_64")
 OBJECT_CHANGE_POLICIES = ("fail", "restart")
 
-# Mirrors the deployed package's layout: every key the function writes ends with one of these
-# extensions, and after its prefix uses only this alphabet.
+# Answers that are not asked: each is the default of a stack parameter, which `make deploy
+# PARAMS="Name=value"` overrides per environment without re-baking. Set them at bake time with
+# `cookiecutter --no-input <template> __memory_mb=2048` (cookiecutter prompts every key without `__`).
+PARAMETER_OF = {
+    "memory_mb": "MemorySize",
+    "timeout_seconds": "Timeout",
+    "ephemeral_storage_mb": "EphemeralStorage",
+    "max_hops": "MaxHops",
+    "max_run_hours": "MaxRunHours",
+    "reserved_concurrency": "ReservedConcurrency",
+    "async_retries": "AsyncRetries",
+    "input_prefix": "InputPrefix",
+    "input_suffix": "InputSuffix",
+    "output_prefix": "OutputPrefix",
+    "state_prefix": "StatePrefix",
+    "on_object_change": "OnObjectChange",
+    "state_retention_days": "StateRetentionDays",
+    "existing_bucket_name": "ExistingBucketName",
+}
+# Keys earlier versions asked for; a replay file from then still carries them.
+FORMER_KEYS = (*PARAMETER_OF, "stack_name")
+
+# Mirrors the deployed package's layout (config.py): every key the function writes ends with one of
+# these extensions, and after its prefix uses only this alphabet. A property test in the template's
+# tests keeps filter_matches_writes here equal to config.py's, which the function runs at init.
 WRITTEN_SUFFIXES = (".json", ".jsonl", ".bin")
 WRITTEN_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789/._-")
 
@@ -182,19 +205,19 @@ def check_stack_name(name: Any, create_bucket: Any = False, region: Any = "") ->
     """
     if not isinstance(name, str) or not STACK_RE.fullmatch(name) or len(name) > 128:
         raise AnswerError(
-            f"stack_name={name!r} is not a CloudFormation stack name: start with a letter, "
+            f"__stack_name={name!r} is not a CloudFormation stack name: start with a letter, "
             "then letters, digits and dashes, at most 128 characters"
         )
     if len(name) > 64 - len("-processor"):
         raise AnswerError(
-            f"stack_name={name!r} is too long: the function is named '<stack_name>-processor', "
-            "which Lambda limits to 64 characters; use at most 54"
+            f"__stack_name={name!r} is too long: the function is named '<stack_name>-processor', "
+            "which Lambda limits to 64 characters; use at most 54 (or a shorter project_slug)"
         )
     if create_bucket is True:
         longest = 63 - len("-123456789012-") - len(region if isinstance(region, str) and region else "ap-southeast-4")
         if name != name.lower() or len(name) > longest:
             raise AnswerError(
-                f"stack_name={name!r} cannot name the bucket '<stack_name>-<account id>-<region>': bucket "
+                f"__stack_name={name!r} cannot name the bucket '<stack_name>-<account id>-<region>': bucket "
                 f"names are lowercase and at most 63 characters, so use at most {longest} lowercase "
                 "letters, digits and dashes (or create_bucket=false with an existing bucket)"
             )
@@ -316,7 +339,7 @@ def check_prefixes_disjoint(output_prefix: str, state_prefix: str) -> None:
     """Output and state are listed and expired separately; nesting one in the other mixes them."""
     if output_prefix.startswith(state_prefix) or state_prefix.startswith(output_prefix):
         raise AnswerError(
-            f"output_prefix={output_prefix!r} and state_prefix={state_prefix!r} overlap; "
+            f"__output_prefix={output_prefix!r} and __state_prefix={state_prefix!r} overlap; "
             "use two separate folders such as 'processed/' and '_state/'"
         )
 
@@ -338,21 +361,21 @@ def filter_matches_writes(input_prefix: str, input_suffix: str, written_prefix: 
 
 def check_no_loop(input_prefix: str, input_suffix: str, output_prefix: str, state_prefix: str) -> None:
     """A trigger that matches the function's own writes is a recursive loop through S3."""
-    for name, prefix in (("output_prefix", output_prefix), ("state_prefix", state_prefix)):
+    for name, prefix in (("__output_prefix", output_prefix), ("__state_prefix", state_prefix)):
         if filter_matches_writes(input_prefix, input_suffix, prefix):
             raise AnswerError(
-                f"the input filter (input_prefix={input_prefix!r}, input_suffix={input_suffix!r}) "
+                f"the input filter (__input_prefix={input_prefix!r}, __input_suffix={input_suffix!r}) "
                 f"could match keys the function writes under {name}={prefix!r}: every output "
-                "would start another run, a recursive loop through S3. Use an input_prefix that "
+                "would start another run, a recursive loop through S3. Use an __input_prefix that "
                 "neither contains nor lies inside the output and state prefixes "
-                "(e.g. 'incoming/'), or an input_suffix that written keys never end with"
+                "(e.g. 'incoming/'), or an __input_suffix that written keys never end with"
             )
 
 
 def check_bucket_name(name: Any) -> None:
     """The S3 bucket naming rules, so a typo fails here and not in the middle of a deploy."""
-    if not isinstance(name, str) or not name:
-        raise AnswerError("existing_bucket_name is required when create_bucket is false")
+    if not isinstance(name, str):
+        raise AnswerError(f"__existing_bucket_name={name!r} must be text")
     problem = ""
     if not 3 <= len(name) <= 63:
         problem = "must be 3 to 63 characters long"
@@ -371,18 +394,22 @@ def check_bucket_name(name: Any) -> None:
         except ValueError:
             pass
     if problem:
-        raise AnswerError(f"existing_bucket_name={name!r} {problem}")
+        raise AnswerError(f"__existing_bucket_name={name!r} {problem}")
 
 
 def check_bucket_choice(create_bucket: bool, existing: Any) -> None:
-    """Either the stack makes the bucket or it uses a named one; both at once is ambiguous."""
+    """Either the stack makes the bucket or it uses a named one; both at once is ambiguous.
+
+    An existing bucket may also be named at deploy time only (`make deploy PARAMS=ExistingBucketName=...`),
+    since each environment usually has its own.
+    """
     if create_bucket:
         if existing:
             raise AnswerError(
-                f"existing_bucket_name={existing!r} is set but create_bucket is true; "
+                f"__existing_bucket_name={existing!r} is set but create_bucket is true; "
                 "set create_bucket=false to use that bucket, or leave the name empty"
             )
-    else:
+    elif existing:
         check_bucket_name(existing)
 
 
@@ -393,56 +420,83 @@ def check_text(name: str, value: Any) -> None:
     check_key_text(name, value, limit=10_000)
 
 
-def validate(answers: Mapping[str, Any]) -> list[str]:
-    """All problems with the answers, each a message saying what to fix (empty when all is well)."""
-    errors: list[str] = []
+class Problems:
+    """Runs checks and keeps every AnswerError's message, so the user sees all of them at once."""
 
-    def run(check: Callable[..., object], *args: Any) -> Any:
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def run(self, check: Callable[..., object], *args: Any) -> Any:
         try:
             return check(*args)
         except AnswerError as exc:
-            errors.append(str(exc))
+            self.errors.append(str(exc))
         except KeyError as exc:
-            errors.append(f"answer {exc.args[0]!r} is missing")
+            self.errors.append(f"answer {exc.args[0]!r} is missing")
         return None
 
-    get = answers.get
-    run(check_text, "project_name", get("project_name"))
-    run(check_slug, get("project_slug"))
-    run(check_stack_name, get("stack_name"), get("create_bucket"), get("aws_region"))
-    run(check_package_name, get("__package_name"))
-    if not isinstance(get("description", ""), str):
-        errors.append("description must be text")
-    run(check_text, "author_name", get("author_name"))
-    run(check_email, get("author_email"))
-    run(check_choice, "processing_mode", get("processing_mode"), MODES)
-    run(check_choice, "lambda_runtime", get("lambda_runtime"), RUNTIMES)
-    run(check_choice, "lambda_architecture", get("lambda_architecture"), ARCHITECTURES)
-    run(check_choice, "on_object_change", get("on_object_change"), OBJECT_CHANGE_POLICIES)
-    run(check_region, get("aws_region"))
-    run(check_int_range, "memory_mb", get("memory_mb"), 128, 10240)
-    run(check_int_range, "timeout_seconds", get("timeout_seconds"), 1, 900)
-    run(check_int_range, "ephemeral_storage_mb", get("ephemeral_storage_mb"), 512, 10240)
-    run(check_int_range, "max_hops", get("max_hops"), 1)
-    # Whole hours: the stack turns this into MAX_RUN_SECONDS with Jinja's `int` filter.
-    run(check_int_range, "max_run_hours", get("max_run_hours"), 1)
-    run(check_int_range, "reserved_concurrency", get("reserved_concurrency"), 0)
-    run(check_int_range, "async_retries", get("async_retries"), 0, 2)
-    run(check_int_range, "state_retention_days", get("state_retention_days"), 1)
 
-    input_prefix = run(check_prefix, "input_prefix", get("input_prefix"), False)
-    input_suffix = run(check_key_part, "input_suffix", get("input_suffix"))
-    output_prefix = run(check_prefix, "output_prefix", get("output_prefix"), True)
-    state_prefix = run(check_prefix, "state_prefix", get("state_prefix"), True)
+def check_parameter_defaults(answers: Mapping[str, Any], problems: Problems) -> None:
+    """The unasked keys become the stack parameters' defaults: the same bounds as template.yaml's."""
+    run = problems.run
+    get = answers.get
+    run(check_choice, "__on_object_change", get("__on_object_change"), OBJECT_CHANGE_POLICIES)
+    run(check_int_range, "__memory_mb", get("__memory_mb"), 128, 10240)
+    run(check_int_range, "__timeout_seconds", get("__timeout_seconds"), 1, 900)
+    run(check_int_range, "__ephemeral_storage_mb", get("__ephemeral_storage_mb"), 512, 10240)
+    run(check_int_range, "__max_hops", get("__max_hops"), 1, 1_000_000)
+    run(check_int_range, "__max_run_hours", get("__max_run_hours"), 1, 8760)
+    run(check_int_range, "__reserved_concurrency", get("__reserved_concurrency"), 0, 1000)
+    run(check_int_range, "__async_retries", get("__async_retries"), 0, 2)
+    run(check_int_range, "__state_retention_days", get("__state_retention_days"), 1, 3650)
+
+    input_prefix = run(check_prefix, "__input_prefix", get("__input_prefix"), False)
+    input_suffix = run(check_key_part, "__input_suffix", get("__input_suffix"))
+    output_prefix = run(check_prefix, "__output_prefix", get("__output_prefix"), True)
+    state_prefix = run(check_prefix, "__state_prefix", get("__state_prefix"), True)
     if output_prefix and state_prefix:
         run(check_prefixes_disjoint, output_prefix, state_prefix)
     if None not in (input_prefix, input_suffix, output_prefix, state_prefix):
         run(check_no_loop, input_prefix, input_suffix, output_prefix, state_prefix)
 
+
+def former_key_message(key: str) -> str:
+    """Earlier versions asked these; say where each went instead of silently dropping a value."""
+    where = (
+        f"the default of the stack parameter {PARAMETER_OF[key]} (change it per deploy with "
+        f'make deploy PARAMS="{PARAMETER_OF[key]}=...")'
+        if key in PARAMETER_OF
+        else "set in samconfig.toml"
+    )
+    return (
+        f"{key!r} is no longer an answer: it is {where}. In your replay file rename it to "
+        f"'__{key}' to keep the value, or delete it to take the default"
+    )
+
+
+def validate(answers: Mapping[str, Any]) -> list[str]:
+    """All problems with the answers, each a message saying what to fix (empty when all is well)."""
+    problems = Problems()
+    run = problems.run
+    get = answers.get
+    problems.errors.extend(former_key_message(key) for key in FORMER_KEYS if key in answers)
+    run(check_text, "project_name", get("project_name"))
+    run(check_slug, get("project_slug"))
+    run(check_stack_name, get("__stack_name"), get("create_bucket"), get("aws_region"))
+    run(check_package_name, get("__package_name"))
+    if not isinstance(get("description", ""), str):
+        problems.errors.append("description must be text")
+    run(check_text, "author_name", get("author_name"))
+    run(check_email, get("author_email"))
+    run(check_choice, "processing_mode", get("processing_mode"), MODES)
+    run(check_choice, "lambda_runtime", get("lambda_runtime"), RUNTIMES)
+    run(check_choice, "lambda_architecture", get("lambda_architecture"), ARCHITECTURES)
+    run(check_region, get("aws_region"))
     create_bucket = run(check_bool, "create_bucket", get("create_bucket"))
     if create_bucket is not None:
-        run(check_bucket_choice, create_bucket, get("existing_bucket_name"))
-    return errors
+        run(check_bucket_choice, create_bucket, get("__existing_bucket_name"))
+    check_parameter_defaults(answers, problems)
+    return problems.errors
 
 
 def load_answers(raw: str = ANSWERS_JSON) -> dict[str, Any]:

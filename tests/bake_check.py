@@ -2,9 +2,10 @@
 baked project's .venv/bin/python: `python bake_check.py <project dir>...`. Prints a JSON object
 {project dir: [problem, ...]} (an empty list: all well).
 
-For each project: its template.yaml passes cfn-lint and translates with the SAM translator, and
-its deployed handler imports with the environment template.yaml gives the function (so the
-cold-start configuration check runs on the baked prefixes and limits too).
+For each project: its template.yaml passes cfn-lint and translates with the SAM translator, its
+parameters' defaults meet the template's own bounds, and its deployed handler imports with the
+environment template.yaml gives the function (so the cold-start configuration check runs on the
+baked prefixes and limits too).
 """
 
 from __future__ import annotations
@@ -21,43 +22,46 @@ from typing import Any
 REGION = "us-east-1"
 
 
-def resolve(value: Any, parameters: dict[str, Any]) -> str:
-    """An environment value of template.yaml: a string, a Ref to a parameter, or a Sub of them."""
-    if isinstance(value, dict) and "Ref" in value:
-        return str(parameters[value["Ref"]]["Default"])
-    if isinstance(value, dict) and "Fn::Sub" in value:
-        text = str(value["Fn::Sub"])
-        for name, spec in parameters.items():
-            text = text.replace("${" + name + "}", str(spec.get("Default", "")))
-        return text
-    return str(value)
-
-
 def function_of(sam: dict[str, Any]) -> dict[str, Any]:
     (function,) = [r for r in sam["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
     props: dict[str, Any] = function["Properties"]
     return props
 
 
+def _fresh_import(root: Path, module_name: str) -> Any:
+    """Import `module_name` from `root`, forgetting any module of that name from another project."""
+    import importlib
+
+    top = module_name.split(".")[0]
+    for name in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+        del sys.modules[name]
+    sys.path.insert(0, str(root))
+    try:
+        return importlib.import_module(module_name)
+    finally:
+        sys.path.remove(str(root))
+
+
+def function_env(root: Path, sam: dict[str, Any]) -> dict[str, str]:
+    """The function's environment as the project's own devtools resolve template.yaml (parameters'
+    defaults checked against the template's bounds on the way); a bucket left to deploy time gets one."""
+    stack_template = _fresh_import(root, "devtools.stack_template")
+    needs_bucket = "Default" not in sam.get("Parameters", {}).get("ExistingBucketName", {"Default": ""})
+    stack = stack_template.load(root, "ExistingBucketName=my-data" if needs_bucket else "")
+    return dict(stack.function.env)
+
+
 def check_handler_imports(root: Path, sam: dict[str, Any]) -> None:
     props = function_of(sam)
-    parameters = sam.get("Parameters", {})
-    env = {k: resolve(v, parameters) for k, v in props["Environment"]["Variables"].items()}
+    env = function_env(root, sam)
     module_name, _, attr = props["Handler"].rpartition(".")
-    package = module_name.split(".")[0]
     saved = dict(os.environ)
     os.environ.update(env)
     os.environ.update(AWS_DEFAULT_REGION=REGION, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-    sys.path.insert(0, str(root / props["CodeUri"]))
     try:
-        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
-            del sys.modules[name]
-        import importlib
-
-        handler = importlib.import_module(module_name)
+        handler = _fresh_import(root / props["CodeUri"], module_name)
         assert callable(getattr(handler, attr)), f"{props['Handler']} is not callable"
     finally:
-        sys.path.remove(str(root / props["CodeUri"]))
         os.environ.clear()
         os.environ.update(saved)
 

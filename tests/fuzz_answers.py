@@ -27,14 +27,14 @@ SAFE_KEY_CHARS = string.ascii_letters + string.digits + "!-_.'()"
 UNSAFE_KEY_CHARS = ' "\\*?${}#%^<>[]~|`äé'
 SUFFIXES = ("", ".csv", ".jsonl", ".json", ".gz", ".csv.gz", ".CSV", "s", "n", "-x", "(1)", ".bin", "'", "l")
 NUMBERS = {  # key: (low, high) of the legal range
-    "memory_mb": (128, 10240),
-    "timeout_seconds": (1, 900),
-    "ephemeral_storage_mb": (512, 10240),
-    "max_hops": (1, 100_000),
-    "max_run_hours": (1, 720),
-    "reserved_concurrency": (0, 1000),
-    "async_retries": (0, 2),
-    "state_retention_days": (1, 3650),
+    "__memory_mb": (128, 10240),
+    "__timeout_seconds": (1, 900),
+    "__ephemeral_storage_mb": (512, 10240),
+    "__max_hops": (1, 100_000),
+    "__max_run_hours": (1, 720),
+    "__reserved_concurrency": (0, 1000),
+    "__async_retries": (0, 2),
+    "__state_retention_days": (1, 3650),
 }
 
 
@@ -85,7 +85,7 @@ def draw_answers(rng: random.Random) -> dict[str, str]:
     answers["processing_mode"] = rng.choice(MODES)
     answers["lambda_runtime"] = rng.choice(("python3.13", "python3.12", "python3.11"))
     answers["lambda_architecture"] = rng.choice(("arm64", "x86_64"))
-    answers["on_object_change"] = rng.choice(("fail", "restart"))
+    answers["__on_object_change"] = rng.choice(("fail", "restart"))
     if rng.random() < 0.3:
         answers["aws_region"] = rng.choice(REGIONS)
     for key in NUMBERS:
@@ -93,13 +93,13 @@ def draw_answers(rng: random.Random) -> dict[str, str]:
             answers[key] = _number(rng, key)
     if rng.random() < 0.35:
         answers["create_bucket"] = rng.choice(("false", "no"))
-        answers["existing_bucket_name"] = rng.choice(("my-data", "data.example.com", "a" * 63, "My_Bucket", ""))
+        answers["__existing_bucket_name"] = rng.choice(("my-data", "data.example.com", "a" * 63, "My_Bucket", ""))
     if rng.random() < 0.5:
-        answers["input_prefix"] = _prefix(rng, allow_empty=True)
-        answers["input_suffix"] = rng.choice(SUFFIXES)
+        answers["__input_prefix"] = _prefix(rng, allow_empty=True)
+        answers["__input_suffix"] = rng.choice(SUFFIXES)
     if rng.random() < 0.3:
-        answers["output_prefix"] = _prefix(rng, allow_empty=False)
-        answers["state_prefix"] = _prefix(rng, allow_empty=False)
+        answers["__output_prefix"] = _prefix(rng, allow_empty=False)
+        answers["__state_prefix"] = _prefix(rng, allow_empty=False)
     if rng.random() < 0.1:
-        answers["stack_name"] = rng.choice(("Mixed-Case-Stack", "s" * 54, "s" * 55, "1bad", "ok-stack"))
+        answers["__stack_name"] = rng.choice(("Mixed-Case-Stack", "s" * 54, "s" * 55, "1bad", "ok-stack"))
     return answers

@@ -173,19 +173,18 @@ def test_structured_files_parse(baked: dict[str, Path], mode: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_answers_recorded(baked: dict[str, Path], mode: str) -> None:
     recorded = json.loads((baked[mode] / ".cookiecutter.json").read_text(encoding="utf-8"))["cookiecutter"]
-    public = [k for k in json.loads((TEMPLATE / "cookiecutter.json").read_text()) if not k.startswith("_")]
-    assert sorted(k for k in recorded if not k.startswith("_")) == sorted(public)
+    assert sorted(k for k in recorded if k != "_template") == sorted(SETTABLE)
     assert recorded["processing_mode"] == mode
     assert recorded["_template"] == str(TEMPLATE)
     assert recorded["create_bucket"] is (mode != "jsonl")
-    typed = {k: int(v) if k in ("reserved_concurrency", "memory_mb") else v for k, v in FULL_BAKES[mode].items()}
+    typed = {k: int(v) if k in ("__reserved_concurrency", "__memory_mb") else v for k, v in FULL_BAKES[mode].items()}
     assert {k: recorded[k] for k in FULL_BAKES[mode]} == typed
 
 
 def test_answers_recorded_as_typed_values(baked: dict[str, Path]) -> None:
     """Numbers typed with a leading zero or space are recorded as the numbers they mean."""
     recorded = json.loads((baked["jsonl"] / ".cookiecutter.json").read_text(encoding="utf-8"))["cookiecutter"]
-    assert (recorded["reserved_concurrency"], recorded["memory_mb"], recorded["create_bucket"]) == (0, 2048, False)
+    assert (recorded["__reserved_concurrency"], recorded["__memory_mb"], recorded["create_bucket"]) == (0, 2048, False)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -220,7 +219,35 @@ def test_awkward_strings_bake(bake: Bake, tmp_path: Path) -> None:
     assert recorded["description"] == description
 
 
-# A valid, non-default value for every public key: each must get through --no-input key=value.
+# Every key a user may set with --no-input key=value: the asked ones and the unasked `__` ones
+# (the stack parameters' defaults, the stack name), not cookiecutter's own settings.
+SETTABLE = [
+    k
+    for k in json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+    if not k.startswith("_") or (k.startswith("__") and k != "__prompts__")
+]
+ASKED = [k for k in SETTABLE if not k.startswith("_")]
+
+
+def test_at_most_ten_questions(tmp_path: Path, cc_config: Path) -> None:
+    """What shapes code and names is asked; what is tuned per environment is a deploy parameter."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--config-file", str(cc_config), "-o", str(tmp_path), str(TEMPLATE)],
+        input="\n" * 40,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    counters = set(re.findall(r"\[(\d+)/(\d+)\]", result.stdout))
+    asked = {int(n) for n, total in counters if int(total) > 2}  # [1/2] numbers a choice's options
+    assert asked == set(range(1, len(ASKED) + 1)), (sorted(asked), ASKED)
+    assert len(ASKED) <= 10, ASKED
+    assert (tmp_path / SLUG / "template.yaml").is_file()
+
+
+# A valid, non-default value for every settable key: each must get through --no-input key=value.
 OVERRIDES = {
     "project_name": "Other Name",
     "project_slug": "other-slug",
@@ -231,36 +258,35 @@ OVERRIDES = {
     "lambda_runtime": "python3.11",
     "lambda_architecture": "x86_64",
     "aws_region": "eu-central-2",
-    "memory_mb": "2048",
-    "timeout_seconds": "300",
-    "ephemeral_storage_mb": "4096",
-    "max_hops": "50",
-    "max_run_hours": "6",
-    "reserved_concurrency": "0",
-    "async_retries": "0",
-    "input_prefix": "in/",
-    "input_suffix": ".gz",
-    "output_prefix": "out/",
-    "state_prefix": "state/",
-    "on_object_change": "restart",
-    "state_retention_days": "3",
+    "__memory_mb": "2048",
+    "__timeout_seconds": "300",
+    "__ephemeral_storage_mb": "4096",
+    "__max_hops": "50",
+    "__max_run_hours": "6",
+    "__reserved_concurrency": "0",
+    "__async_retries": "0",
+    "__input_prefix": "in/",
+    "__input_suffix": ".gz",
+    "__output_prefix": "out/",
+    "__state_prefix": "state/",
+    "__on_object_change": "restart",
+    "__state_retention_days": "3",
     "create_bucket": "false",
-    "existing_bucket_name": "my-existing-bucket",
-    "stack_name": "other-stack",
+    "__existing_bucket_name": "my-existing-bucket",
+    "__stack_name": "other-stack",
 }
 
 
 def test_overrides_cover_every_key() -> None:
-    public = {k for k in json.loads((TEMPLATE / "cookiecutter.json").read_text()) if not k.startswith("_")}
-    assert set(OVERRIDES) == public
+    assert set(OVERRIDES) == set(SETTABLE) - {"__package_name"}
 
 
 @pytest.mark.parametrize("key", sorted(OVERRIDES))
 def test_every_key_overridable(bake: Bake, tmp_path: Path, key: str, post_hook: ModuleType) -> None:
     extra = {key: OVERRIDES[key]}
     if key == "create_bucket":
-        extra["existing_bucket_name"] = OVERRIDES["existing_bucket_name"]
-    if key == "existing_bucket_name":
+        extra["__existing_bucket_name"] = OVERRIDES["__existing_bucket_name"]
+    if key == "__existing_bucket_name":
         extra["create_bucket"] = "false"
     root = bake(tmp_path, **extra)
     recorded = json.loads((root / ".cookiecutter.json").read_text(encoding="utf-8"))["cookiecutter"]
@@ -302,9 +328,9 @@ def test_cli_booleans_and_numbers(tmp_path: Path, cc_config: Path) -> None:
             str(tmp_path),
             "processing_mode=bytes",
             "create_bucket=false",
-            "existing_bucket_name=my-data-bucket",
-            "memory_mb=3008",
-            "input_prefix=raw/",
+            "__existing_bucket_name=my-data-bucket",
+            "__memory_mb=3008",
+            "__input_prefix=raw/",
         ],
         tmp_path,
         cc_config,
@@ -312,19 +338,19 @@ def test_cli_booleans_and_numbers(tmp_path: Path, cc_config: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     recorded = json.loads((tmp_path / SLUG / ".cookiecutter.json").read_text(encoding="utf-8"))["cookiecutter"]
     assert recorded["create_bucket"] is False
-    assert recorded["memory_mb"] == 3008
-    assert recorded["input_suffix"] == ""
-    assert recorded["input_prefix"] == "raw/"
+    assert recorded["__memory_mb"] == 3008
+    assert recorded["__input_suffix"] == ""
+    assert recorded["__input_prefix"] == "raw/"
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["create_bucket=maybe"], "could not be converted to a boolean"),
-        (["memory_mb=64"], "ERROR: memory_mb=64 must be between 128 and 10240"),
+        (["__memory_mb=64"], "ERROR: __memory_mb=64 must be between 128 and 10240"),
         (["processing_mode=xml"], "xml provided for choice variable processing_mode"),
-        (["processing_mode=bytes", "input_prefix="], "recursive loop through S3"),
-        (["input_prefix=processed/", "input_suffix=.jsonl"], "recursive loop through S3"),
+        (["processing_mode=bytes", "__input_prefix="], "recursive loop through S3"),
+        (["__input_prefix=processed/", "__input_suffix=.jsonl"], "recursive loop through S3"),
     ],
     ids=["bool", "memory", "mode", "bytes-anything", "jsonl-in-output"],
 )
@@ -340,9 +366,9 @@ def test_replay_reproduces_the_project(bake: Bake, tmp_path: Path, cc_config: Pa
     first = bake(
         tmp_path / "a",
         processing_mode="jsonl",
-        memory_mb="512",
+        __memory_mb="512",
         create_bucket="false",
-        existing_bucket_name="my-bucket",
+        __existing_bucket_name="my-bucket",
     )
     answers = first / ".cookiecutter.json"
     again = run_cli(["--replay-file", str(answers), "-o", str(tmp_path / "b"), str(TEMPLATE)], tmp_path, cc_config)
@@ -386,3 +412,31 @@ def test_ci_workflow_keeps_github_expressions(baked: dict[str, Path], mode: str)
     assert [s.get("run") for s in steps[-2:]] == ["make lint", "make test"]
     runtime = FULL_BAKES[mode].get("lambda_runtime", "python3.13").removeprefix("python")
     assert workflow["jobs"]["check"]["strategy"]["matrix"]["python"] == sorted({"3.11", runtime})
+
+
+def test_replay_of_a_former_version_says_where_answers_went(tmp_path: Path, cc_config: Path) -> None:
+    """A replay file written before the tunables became stack parameters is refused with directions."""
+    first = tmp_path / "old.json"
+    first.write_text(json.dumps({"cookiecutter": {**OLD_ANSWERS, "_template": str(TEMPLATE)}}), encoding="utf-8")
+    result = run_cli(["--replay-file", str(first), "-o", str(tmp_path / "out"), str(TEMPLATE)], tmp_path, cc_config)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "ERROR: 'memory_mb' is no longer an answer: it is the default of the stack parameter MemorySize" in output
+    assert "rename it to '__memory_mb'" in output
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+OLD_ANSWERS = {
+    "project_name": "Old Project",
+    "project_slug": "old-project",
+    "description": "d",
+    "author_name": "a",
+    "author_email": "a@example.com",
+    "processing_mode": "csv",
+    "lambda_runtime": "python3.13",
+    "lambda_architecture": "arm64",
+    "aws_region": "us-east-1",
+    "memory_mb": 2048,
+    "create_bucket": True,
+    "__package_name": "old_project",
+}

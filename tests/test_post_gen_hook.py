@@ -128,8 +128,8 @@ def test_modes_of(post_hook: ModuleType, name: str, modes: set[str] | None) -> N
 
 
 def test_answers_record_numbers_as_numbers(post_hook: ModuleType) -> None:
-    recorded = post_hook.recorded_answers({"reserved_concurrency": "00", "memory_mb": " 2048", "max_hops": 7})
-    assert recorded == {"reserved_concurrency": 0, "memory_mb": 2048, "max_hops": 7}
+    recorded = post_hook.recorded_answers({"__reserved_concurrency": "00", "__memory_mb": " 2048", "__max_hops": 7})
+    assert recorded == {"__reserved_concurrency": 0, "__memory_mb": 2048, "__max_hops": 7}
 
 
 def test_answers_file_is_replay_format(post_hook: ModuleType, tmp_path: Path) -> None:

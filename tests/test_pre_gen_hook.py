@@ -11,6 +11,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .conftest import TEMPLATE
 
@@ -24,22 +26,22 @@ DEFAULTS: dict[str, Any] = {
     "lambda_runtime": "python3.13",
     "lambda_architecture": "arm64",
     "aws_region": "us-east-1",
-    "memory_mb": "1024",
-    "timeout_seconds": "900",
-    "ephemeral_storage_mb": "2048",
-    "max_hops": "1000",
-    "max_run_hours": "48",
-    "reserved_concurrency": "10",
-    "async_retries": "2",
-    "input_prefix": "incoming/",
-    "input_suffix": ".csv",
-    "output_prefix": "processed/",
-    "state_prefix": "_state/",
-    "on_object_change": "fail",
-    "state_retention_days": "14",
+    "__memory_mb": "1024",
+    "__timeout_seconds": "900",
+    "__ephemeral_storage_mb": "2048",
+    "__max_hops": "1000",
+    "__max_run_hours": "48",
+    "__reserved_concurrency": "10",
+    "__async_retries": "2",
+    "__input_prefix": "incoming/",
+    "__input_suffix": ".csv",
+    "__output_prefix": "processed/",
+    "__state_prefix": "_state/",
+    "__on_object_change": "fail",
+    "__state_retention_days": "14",
     "create_bucket": True,
-    "existing_bucket_name": "",
-    "stack_name": "s3-record-processor",
+    "__existing_bucket_name": "",
+    "__stack_name": "s3-record-processor",
     "__package_name": "s3_record_processor",
     "_template": "/somewhere",
 }
@@ -62,7 +64,8 @@ def test_defaults_pass(pre_hook: ModuleType) -> None:
 def test_cookiecutter_json_defaults_agree_with_hook(pre_hook: ModuleType) -> None:
     """The literal defaults in cookiecutter.json pass the hook (derived ones are tested by baking)."""
     raw = json.loads((TEMPLATE / "cookiecutter.json").read_text())
-    literal = {k: (v[0] if isinstance(v, list) else v) for k, v in raw.items() if not k.startswith("_")}
+    answers = {k: v for k, v in raw.items() if not k.startswith("_") or (k.startswith("__") and k != "__prompts__")}
+    literal = {k: (v[0] if isinstance(v, list) else v) for k, v in answers.items()}
     literal = {k: v for k, v in literal.items() if not (isinstance(v, str) and "{{" in v)}
     assert set(literal) <= set(DEFAULTS)
     assert errors_for(pre_hook, **{k: (v if isinstance(v, bool) else str(v)) for k, v in literal.items()}) == []
@@ -75,13 +78,13 @@ def test_slug_refused(pre_hook: ModuleType, slug: str) -> None:
 
 @pytest.mark.parametrize("slug", ["a", "my-processor-2", "a" * 63])
 def test_slug_accepted(pre_hook: ModuleType, slug: str) -> None:
-    errors = errors_for(pre_hook, project_slug=slug, stack_name=slug[:40], __package_name=slug.replace("-", "_"))
+    errors = errors_for(pre_hook, project_slug=slug, __stack_name=slug[:40], __package_name=slug.replace("-", "_"))
     assert errors == []
 
 
 @pytest.mark.parametrize("name", ["1stack", "my_stack", "a" * 129, "stack!", "a" * 55, "Upper-Stack", "a" * 41])
 def test_stack_name_refused(pre_hook: ModuleType, name: str) -> None:
-    assert_refused(pre_hook, "stack_name", stack_name=name)
+    assert_refused(pre_hook, "__stack_name", __stack_name=name)
 
 
 @pytest.mark.parametrize(
@@ -104,7 +107,7 @@ def test_package_name_refused(pre_hook: ModuleType, package: str, why: str) -> N
 
 
 def test_slug_that_shadows_stdlib_refused_through_package_name(pre_hook: ModuleType) -> None:
-    assert_refused(pre_hook, "shadow", project_slug="csv", stack_name="csv", __package_name="csv")
+    assert_refused(pre_hook, "shadow", project_slug="csv", __stack_name="csv", __package_name="csv")
 
 
 @pytest.mark.parametrize(
@@ -122,14 +125,14 @@ def test_region_refused(pre_hook: ModuleType, region: str) -> None:
 @pytest.mark.parametrize(
     ("key", "bad", "good"),
     [
-        ("memory_mb", ["127", "10241", "1k", True], ["128", "10240", 2048]),
-        ("timeout_seconds", ["0", "901", "1.5"], ["1", "900"]),
-        ("ephemeral_storage_mb", ["511", "10241"], ["512", "10240"]),
-        ("max_hops", ["0", "-1", "many"], ["1", "100000"]),
-        ("reserved_concurrency", ["-1", "x"], ["0", "1"]),
-        ("async_retries", ["-1", "3"], ["0", "2"]),
-        ("state_retention_days", ["0", "-3"], ["1", "365"]),
-        ("max_run_hours", ["0", "-1", "soon", "0.5", "inf", False], ["1", "48", 1]),
+        ("__memory_mb", ["127", "10241", "1k", True], ["128", "10240", 2048]),
+        ("__timeout_seconds", ["0", "901", "1.5"], ["1", "900"]),
+        ("__ephemeral_storage_mb", ["511", "10241"], ["512", "10240"]),
+        ("__max_hops", ["0", "-1", "many"], ["1", "100000"]),
+        ("__reserved_concurrency", ["-1", "x"], ["0", "1"]),
+        ("__async_retries", ["-1", "3"], ["0", "2"]),
+        ("__state_retention_days", ["0", "-3"], ["1", "365"]),
+        ("__max_run_hours", ["0", "-1", "soon", "0.5", "inf", False], ["1", "48", 1]),
     ],
 )
 def test_number_ranges(pre_hook: ModuleType, key: str, bad: list[Any], good: list[Any]) -> None:
@@ -150,7 +153,7 @@ def test_booleans_must_be_booleans(pre_hook: ModuleType, value: Any) -> None:
         ("processing_mode", "xml"),
         ("lambda_runtime", "python3.9"),
         ("lambda_architecture", "riscv"),
-        ("on_object_change", "ignore"),
+        ("__on_object_change", "ignore"),
     ],
 )
 def test_choices(pre_hook: ModuleType, key: str, value: str) -> None:
@@ -165,17 +168,17 @@ def test_email_refused(pre_hook: ModuleType, email: str) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "fragment"),
     [
-        ("input_prefix", "/incoming/", "start with '/'"),
-        ("input_prefix", "incoming", "end with '/'"),
-        ("input_prefix", "in//coming/", "'//'"),
-        ("input_prefix", "in\ncoming/", "control characters"),
-        ("input_prefix", "\udcff/", "UTF-8"),
-        ("input_prefix", "é" * 300 + "/", "bytes"),
-        ("output_prefix", "", "must not be empty"),
-        ("state_prefix", "", "must not be empty"),
-        ("output_prefix", "processed", "end with '/'"),
-        ("state_prefix", "/state/", "start with '/'"),
-        ("input_suffix", "\x00", "control characters"),
+        ("__input_prefix", "/incoming/", "start with '/'"),
+        ("__input_prefix", "incoming", "end with '/'"),
+        ("__input_prefix", "in//coming/", "'//'"),
+        ("__input_prefix", "in\ncoming/", "control characters"),
+        ("__input_prefix", "\udcff/", "UTF-8"),
+        ("__input_prefix", "é" * 300 + "/", "bytes"),
+        ("__output_prefix", "", "must not be empty"),
+        ("__state_prefix", "", "must not be empty"),
+        ("__output_prefix", "processed", "end with '/'"),
+        ("__state_prefix", "/state/", "start with '/'"),
+        ("__input_suffix", "\x00", "control characters"),
     ],
 )
 def test_prefix_syntax(pre_hook: ModuleType, key: str, value: str, fragment: str) -> None:
@@ -183,19 +186,19 @@ def test_prefix_syntax(pre_hook: ModuleType, key: str, value: str, fragment: str
 
 
 def test_empty_input_prefix_allowed_when_suffix_cannot_match(pre_hook: ModuleType) -> None:
-    assert errors_for(pre_hook, input_prefix="", input_suffix=".csv") == []
+    assert errors_for(pre_hook, __input_prefix="", __input_suffix=".csv") == []
 
 
 @pytest.mark.parametrize(
     ("key", "value"),
     [
-        ("input_prefix", 'in"coming/'),  # would end a YAML string
-        ("output_prefix", "out\\put/"),  # a YAML escape
-        ("state_prefix", "state*/"),  # an IAM and EventBridge wildcard
-        ("output_prefix", "${AWS::Region}/"),  # a !Sub reference
-        ("input_prefix", "my data/"),  # URL-encoded in S3 events and filters
-        ("input_prefix", "eingänge/"),  # likewise
-        ("input_suffix", ".c?v"),
+        ("__input_prefix", 'in"coming/'),  # would end a YAML string
+        ("__output_prefix", "out\\put/"),  # a YAML escape
+        ("__state_prefix", "state*/"),  # an IAM and EventBridge wildcard
+        ("__output_prefix", "${AWS::Region}/"),  # a !Sub reference
+        ("__input_prefix", "my data/"),  # URL-encoded in S3 events and filters
+        ("__input_prefix", "eingänge/"),  # likewise
+        ("__input_suffix", ".c?v"),
     ],
 )
 def test_prefix_characters_that_need_escaping_refused(pre_hook: ModuleType, key: str, value: str) -> None:
@@ -204,7 +207,7 @@ def test_prefix_characters_that_need_escaping_refused(pre_hook: ModuleType, key:
 
 @pytest.mark.parametrize("value", ["in-coming/", "a.b_c/(x)/", "it's/", "wow!/", "Upper/Case/"])
 def test_safe_prefix_characters_allowed(pre_hook: ModuleType, value: str) -> None:
-    assert errors_for(pre_hook, input_prefix=value) == []
+    assert errors_for(pre_hook, __input_prefix=value) == []
 
 
 @pytest.mark.parametrize(
@@ -212,7 +215,7 @@ def test_safe_prefix_characters_allowed(pre_hook: ModuleType, value: str) -> Non
     [("data/", "data/state/"), ("out/", "out/"), ("a/b/", "a/")],
 )
 def test_output_and_state_must_not_overlap(pre_hook: ModuleType, output_prefix: str, state_prefix: str) -> None:
-    assert_refused(pre_hook, "overlap", output_prefix=output_prefix, state_prefix=state_prefix)
+    assert_refused(pre_hook, "overlap", __output_prefix=output_prefix, __state_prefix=state_prefix)
 
 
 @pytest.mark.parametrize(
@@ -233,10 +236,10 @@ def test_loop_through_s3_refused(
 ) -> None:
     errors = errors_for(
         pre_hook,
-        input_prefix=input_prefix,
-        input_suffix=input_suffix,
-        output_prefix=output_prefix,
-        state_prefix=state_prefix,
+        __input_prefix=input_prefix,
+        __input_suffix=input_suffix,
+        __output_prefix=output_prefix,
+        __state_prefix=state_prefix,
     )
     assert any("recursive loop through S3" in e for e in errors), errors
 
@@ -256,29 +259,69 @@ def test_safe_filters_accepted(
     pre_hook: ModuleType, input_prefix: str, input_suffix: str, output_prefix: str, state_prefix: str
 ) -> None:
     changes = {
-        "input_prefix": input_prefix,
-        "input_suffix": input_suffix,
-        "output_prefix": output_prefix,
-        "state_prefix": state_prefix,
+        "__input_prefix": input_prefix,
+        "__input_suffix": input_suffix,
+        "__output_prefix": output_prefix,
+        "__state_prefix": state_prefix,
     }
     assert errors_for(pre_hook, **changes) == []
 
 
-def test_loop_rule_matches_generated_layout(pre_hook: ModuleType) -> None:
-    """The hook's rule must agree with the deployed config check, should both exist."""
-    config = TEMPLATE / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.__package_name}}" / "config.py"
-    text = config.read_text(encoding="utf-8")
-    assert 'WRITTEN_SUFFIXES = (".json", ".jsonl", ".bin")' in text
-    assert pre_hook.WRITTEN_SUFFIXES == (".json", ".jsonl", ".bin")
+def deployed_config() -> ModuleType:
+    """The template's config.py, which the function runs at init and `make deploy` before deploying."""
+    path = TEMPLATE / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.__package_name}}" / "config.py"
+    spec = importlib.util.spec_from_file_location("template_config", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
-def test_existing_bucket_required_without_create(pre_hook: ModuleType) -> None:
-    assert_refused(pre_hook, "existing_bucket_name is required", create_bucket=False)
-    assert errors_for(pre_hook, create_bucket=False, existing_bucket_name="my-data.bucket-1") == []
+# Prefix-like strings over the characters that decide the rule: written-key letters, one that
+# written keys never use (uppercase), the separators and the written extensions' pieces.
+_KEY_PIECES = st.sampled_from(
+    ["a", "b", "Z", "/", ".", "-", "_", "json", "jsonl", "bin", "l", "n", "processed/", "_state/"]
+)
+_KEYS = st.lists(_KEY_PIECES, max_size=6).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(input_prefix=_KEYS, input_suffix=_KEYS, written_prefix=_KEYS)
+def test_loop_rule_is_the_deployed_one(
+    pre_hook: ModuleType, input_prefix: str, input_suffix: str, written_prefix: str
+) -> None:
+    """Bake time and run time refuse exactly the same filters (the hook cannot import config.py:
+    cookiecutter runs it from a temporary copy, away from the template)."""
+    config = _CONFIG
+    assert pre_hook.filter_matches_writes(input_prefix, input_suffix, written_prefix) == config.filter_matches_writes(
+        input_prefix, input_suffix, written_prefix
+    )
+
+
+_CONFIG = deployed_config()
+
+
+def test_existing_bucket_may_be_named_at_deploy_time(pre_hook: ModuleType) -> None:
+    """Each environment usually has its own bucket: the name may be left to ExistingBucketName."""
+    assert errors_for(pre_hook, create_bucket=False) == []
+    assert errors_for(pre_hook, create_bucket=False, __existing_bucket_name="my-data.bucket-1") == []
+
+
+@pytest.mark.parametrize("key", ["memory_mb", "input_prefix", "stack_name", "existing_bucket_name"])
+def test_a_former_answer_says_where_it_went(pre_hook: ModuleType, key: str) -> None:
+    """An old replay file still carries keys that are now parameters: say so, never drop them silently."""
+    errors = errors_for(pre_hook, **{key: "x"})
+    assert len(errors) == 1, errors
+    assert f"'{key}' is no longer an answer" in errors[0]
+    assert f"'__{key}'" in errors[0]
+    if key != "stack_name":
+        assert "make deploy PARAMS=" in errors[0]
 
 
 def test_existing_bucket_with_create_is_ambiguous(pre_hook: ModuleType) -> None:
-    assert_refused(pre_hook, "create_bucket is true", existing_bucket_name="my-bucket")
+    assert_refused(pre_hook, "create_bucket is true", __existing_bucket_name="my-bucket")
 
 
 @pytest.mark.parametrize(
@@ -300,7 +343,7 @@ def test_existing_bucket_with_create_is_ambiguous(pre_hook: ModuleType) -> None:
     ],
 )
 def test_bucket_naming_rules(pre_hook: ModuleType, name: str) -> None:
-    assert_refused(pre_hook, "existing_bucket_name", create_bucket=False, existing_bucket_name=name)
+    assert_refused(pre_hook, "__existing_bucket_name", create_bucket=False, __existing_bucket_name=name)
 
 
 @pytest.mark.parametrize("key", ["project_name", "author_name"])
@@ -321,7 +364,7 @@ def test_awkward_text_accepted(pre_hook: ModuleType) -> None:
 
 
 def test_all_errors_reported_at_once(pre_hook: ModuleType) -> None:
-    errors = errors_for(pre_hook, memory_mb="1", timeout_seconds="0", aws_region="moon")
+    errors = errors_for(pre_hook, __memory_mb="1", __timeout_seconds="0", aws_region="moon")
     assert len(errors) == 3
 
 
@@ -373,9 +416,9 @@ def test_rendered_pre_hook_accepts_good_answers(tmp_path: Path) -> None:
 
 
 def test_rendered_hook_exits_1_with_error_lines(tmp_path: Path) -> None:
-    result = run_rendered_hook("pre_gen_project.py", {**DEFAULTS, "memory_mb": "99999"}, tmp_path)
+    result = run_rendered_hook("pre_gen_project.py", {**DEFAULTS, "__memory_mb": "99999"}, tmp_path)
     assert result.returncode == 1
-    assert result.stderr.startswith("ERROR: memory_mb=99999 must be between 128 and 10240")
+    assert result.stderr.startswith("ERROR: __memory_mb=99999 must be between 128 and 10240")
 
 
 def test_unrendered_hook_refuses_to_run(pre_hook: ModuleType) -> None:
@@ -386,7 +429,7 @@ def test_unrendered_hook_refuses_to_run(pre_hook: ModuleType) -> None:
 def test_long_stack_name_fits_when_no_bucket_is_created(pre_hook: ModuleType) -> None:
     """Only the bucket name limits stack_name to lowercase and ~40 characters; the function name allows 54."""
     name = "Upper-" + "a" * 48
-    assert errors_for(pre_hook, stack_name=name, create_bucket=False, existing_bucket_name="my-data") == []
+    assert errors_for(pre_hook, __stack_name=name, create_bucket=False, __existing_bucket_name="my-data") == []
 
 
 def test_replay_hint_names_the_saved_answers(pre_hook: ModuleType) -> None:

@@ -10,10 +10,16 @@ SAM_VERSION ?= 1.170.0
 SAM_VENV ?= .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_VERSION)
-# Extra flags, e.g. make deploy SAM_DEPLOY_ARGS=--no-confirm-changeset (CI) or
-# SAM_DEPLOY_ARGS="--parameter-overrides AlarmEmail=ops@example.com".
+# Stack parameters for this deploy, on top of template.yaml's defaults and samconfig.toml's
+# parameter_overrides: make deploy PARAMS="MaxHops=5000 MemorySize=3008". SAM_CONFIG_ENV picks a
+# samconfig.toml environment ([prod.deploy.parameters], ...). Extra flags, e.g.
+# make deploy SAM_DEPLOY_ARGS=--no-confirm-changeset (CI).
+PARAMS ?=
+SAM_CONFIG_ENV ?= default
 SAM_BUILD_ARGS ?=
 SAM_DEPLOY_ARGS ?=
+# PARAMS inside single quotes for the shell (a prefix may hold a quote).
+SQ_PARAMS = '$(subst ','\'',$(strip $(PARAMS)))'
 export SAM_CLI_TELEMETRY ?= 0
 
 # sam build installs the dependencies with the Python of the function's runtime, which must be on
@@ -29,7 +35,7 @@ SAM_PATH := $(if $(strip $(RUNTIME_PYTHON)),$(dir $(strip $(RUNTIME_PYTHON))):)$
 SAMPLE := $(firstword $(wildcard events/sample.*))
 FILE ?= $(SAMPLE)
 
-.PHONY: bucket-setup sam-venv build deploy delete logs invoke-remote validate sam-validate-if-present test-integration
+.PHONY: bucket-setup sam-venv build params-check deploy delete logs invoke-remote validate sam-validate-if-present test-integration
 
 $(SAM_STAMP):
 	@if [ -n "$(UV)" ]; then \
@@ -43,13 +49,22 @@ $(SAM_STAMP):
 
 sam-venv: $(SAM_STAMP) ## create .venv-sam with the pinned AWS SAM CLI
 
-build: $(STAMP) $(SAM_STAMP) ## sam build (.aws-sam/build: the package and its runtime deps only)
+define SAM_BUILD
 	@[ -n "$(LAMBDA_RUNTIME)" ] || { echo "ERROR: no 'Runtime: python3.x' in template.yaml" >&2; exit 1; }
 	@[ -n "$(strip $(RUNTIME_PYTHON))" ] || { echo "ERROR: sam build needs $(LAMBDA_RUNTIME) on PATH (the function's runtime); install it, e.g. 'uv python install $(LAMBDA_PYVER)'" >&2; exit 1; }
-	PATH="$(SAM_PATH)" $(SAM) build $(SAM_BUILD_ARGS)
+	PATH="$(SAM_PATH)" $(SAM) build --config-env $(SAM_CONFIG_ENV) $(SAM_BUILD_ARGS)
+endef
 
-deploy: build ## sam build, then sam deploy with samconfig.toml (stack, region, capabilities)
-	$(SAM) deploy $(SAM_DEPLOY_ARGS)
+build: $(STAMP) $(SAM_STAMP) ## sam build (.aws-sam/build: the package and its runtime deps only)
+	$(SAM_BUILD)
+
+params-check: $(STAMP) ## check stack parameters without deploying: make params-check PARAMS="MaxHops=5000"
+	$(PY) -m devtools.params check --config-env $(SAM_CONFIG_ENV) $(SQ_PARAMS)
+
+# The parameters are checked first, so a bad value changes nothing (not even .aws-sam/).
+deploy: params-check $(SAM_STAMP) ## check PARAMS, sam build, sam deploy (samconfig.toml: stack, region): make deploy [PARAMS="MaxHops=5000"]
+	$(SAM_BUILD)
+	$(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(if $(strip $(PARAMS)),--parameter-overrides $$($(PY) -m devtools.params overrides --config-env $(SAM_CONFIG_ENV) $(SQ_PARAMS))) $(SAM_DEPLOY_ARGS)
 
 delete: $(SAM_STAMP) ## delete the stack (the bucket is retained with its data)
 	$(SAM) delete

@@ -3,6 +3,8 @@
 #   make simulate INPUT=<file> [TIMEOUT_MS=<ms>] [FAULTS=<spec>] [SEED=<n>] [OUTPUT=<file>] [SUMMARY=<file>]
 #   FAULTS: comma-separated kill:P, duplicate:P, recycle:P, overwrite:H, retries:N  (e.g. kill:0.2,retries:4)
 #   VERBOSE=1 shows the handler's logs on the terminal (else they go to $(SIM_LOG));
+#   PARAMS="MaxHops=50 OnObjectChange=restart" overrides stack parameters, as for make deploy (the
+#   emulator reads the function's configuration from template.yaml and samconfig.toml);
 #   SIM_ARGS passes more flags, e.g. SIM_ARGS="--env MAX_HOPS=50" (python -m devtools.simulate --help).
 
 INPUT ?=
@@ -16,9 +18,9 @@ SIM_ARGS ?=
 
 .PHONY: simulate
 
-simulate: $(STAMP) ## run the recursive chain locally: make simulate INPUT=file [TIMEOUT_MS= FAULTS= SEED=]
+simulate: $(STAMP) ## run the recursive chain locally: make simulate INPUT=file [TIMEOUT_MS= FAULTS= SEED= PARAMS=]
 	@if [ -z "$(INPUT)" ]; then echo "ERROR: say which file to process: make simulate INPUT=<file>" >&2; exit 2; fi
-	$(PY) -m devtools.simulate --input "$(INPUT)" --timeout-ms "$(TIMEOUT_MS)" \
+	PARAMS=$(SQ_PARAMS) $(PY) -m devtools.simulate --input "$(INPUT)" --timeout-ms "$(TIMEOUT_MS)" \
 	  $(if $(strip $(FAULTS)),--faults "$(FAULTS)") $(if $(strip $(SEED)),--seed "$(SEED)") \
 	  --output "$(OUTPUT)" --summary "$(SUMMARY)" --log "$(SIM_LOG)" \
 	  $(if $(filter 1 yes true,$(VERBOSE)),--verbose) $(SIM_ARGS)

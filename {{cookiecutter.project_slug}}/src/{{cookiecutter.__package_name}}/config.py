@@ -58,7 +58,7 @@ class Config:
             output_prefix=_str(env, "OUTPUT_PREFIX", d.output_prefix),
             state_prefix=_str(env, "STATE_PREFIX", d.state_prefix),
             max_hops=_int(env, "MAX_HOPS", d.max_hops, 1),
-            max_run_seconds=_int(env, "MAX_RUN_SECONDS", d.max_run_seconds, 1),
+            max_run_seconds=_int(env, "MAX_RUN_SECONDS", _run_hours(env, d.max_run_seconds) * 3600, 1),
             max_stalls=_int(env, "MAX_STALLED_HOPS", d.max_stalls, 1),
             on_object_change=_choice(env, "ON_OBJECT_CHANGE", d.on_object_change, _POLICIES),
             first_batch_records=_int(env, "FIRST_BATCH_RECORDS", d.first_batch_records, 1),
@@ -69,7 +69,7 @@ class Config:
             read_chunk_bytes=_int(env, "READ_CHUNK_BYTES", d.read_chunk_bytes, 4096),
             max_record_bytes=_int(env, "MAX_RECORD_BYTES", d.max_record_bytes, 1024),
             part_bytes=_int(env, "PART_BYTES", d.part_bytes, 1024),
-            cache_memory_bytes=_int(env, "CACHE_MEMORY_MB", d.cache_memory_bytes >> 20, 0) << 20,
+            cache_memory_bytes=_int(env, "CACHE_MEMORY_MB", _default_cache_mb(env, d.cache_memory_bytes), 0) << 20,
             cache_disk_bytes=_int(env, "CACHE_DISK_MB", _default_disk_mb(env), 0) << 20,
             cache_dir=_str(env, "CACHE_DIR", os.path.join(tempfile.gettempdir(), "etag-cache")),
             quarantine_raw_bytes=_int(env, "QUARANTINE_RAW_BYTES", d.quarantine_raw_bytes, 0),
@@ -77,6 +77,11 @@ class Config:
         )
         if cfg.max_batch_records < cfg.first_batch_records:
             raise ConfigError("MAX_BATCH_RECORDS must be >= FIRST_BATCH_RECORDS")
+        if cfg.output_prefix.startswith(cfg.state_prefix) or cfg.state_prefix.startswith(cfg.output_prefix):
+            raise ConfigError(
+                f"OUTPUT_PREFIX={cfg.output_prefix!r} and STATE_PREFIX={cfg.state_prefix!r} overlap: "
+                "output is listed and state expired by prefix, so they need two separate folders"
+            )
         for name, prefix in (("OUTPUT_PREFIX", cfg.output_prefix), ("STATE_PREFIX", cfg.state_prefix)):
             if not prefix.endswith("/"):
                 raise ConfigError(f"{name}={prefix!r} must end with '/'")
@@ -109,6 +114,17 @@ def filter_matches_writes(input_prefix: str, input_suffix: str, written_prefix: 
     if not set(input_suffix) <= _WRITTEN_ALPHABET:
         return False
     return any(ext.endswith(input_suffix) or input_suffix.endswith(ext) for ext in WRITTEN_SUFFIXES)
+
+
+def _run_hours(env: Mapping[str, str], default_seconds: int) -> int:
+    # The stack sets whole hours (MAX_RUN_HOURS); MAX_RUN_SECONDS, finer, wins when set (tests).
+    return _int(env, "MAX_RUN_HOURS", default_seconds // 3600, 1)
+
+
+def _default_cache_mb(env: Mapping[str, str], default_bytes: int) -> int:
+    # A quarter of the function's memory, which Lambda passes in AWS_LAMBDA_FUNCTION_MEMORY_SIZE.
+    memory_mb = _int(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0, 0)
+    return memory_mb // 4 if memory_mb else default_bytes >> 20
 
 
 def _default_disk_mb(env: Mapping[str, str]) -> int:

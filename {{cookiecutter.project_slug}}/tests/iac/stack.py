@@ -17,7 +17,8 @@ import json
 import os
 import shutil
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,16 @@ def load_sam_template() -> dict[str, Any]:
     return parsed
 
 
-def translate(sam: dict[str, Any], code_uri: str = f"s3://{ARTIFACT_BUCKET}/{ARTIFACT_KEY}") -> dict[str, Any]:
-    """SAM -> CloudFormation, as `sam deploy` has it done, with CodeUri as `sam package` leaves it."""
+def translate(
+    sam: dict[str, Any],
+    code_uri: str = f"s3://{ARTIFACT_BUCKET}/{ARTIFACT_KEY}",
+    parameters: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """SAM -> CloudFormation, as `sam deploy` has it done, with CodeUri as `sam package` leaves it.
+
+    CloudFormation runs the transform with the stack's parameter values, and the transform writes
+    some of them into what it makes (AsyncRetries into the EventInvokeConfig): pass them here too.
+    """
     from samtranslator.translator.transform import transform
 
     sam = copy.deepcopy(sam)
@@ -64,7 +73,8 @@ def translate(sam: dict[str, Any], code_uri: str = f"s3://{ARTIFACT_BUCKET}/{ART
     saved = os.environ.get("AWS_DEFAULT_REGION")
     os.environ["AWS_DEFAULT_REGION"] = REGION
     try:
-        out: dict[str, Any] = transform(sam, {"AWS::Region": REGION, "AWS::Partition": "aws"}, _NoAwsManagedPolicies())
+        values = {"AWS::Region": REGION, "AWS::Partition": "aws", **(parameters or {})}
+        out: dict[str, Any] = transform(sam, values, _NoAwsManagedPolicies())
     finally:
         if saved is None:
             del os.environ["AWS_DEFAULT_REGION"]
@@ -117,6 +127,7 @@ def moto_copy(translated: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class Deployed:
     template: dict[str, Any]  # what was sent to moto's CloudFormation
+    parameters: dict[str, str]  # the parameter values given to create_stack
     stack: dict[str, Any]
     outputs: dict[str, str]
     resources: dict[str, dict[str, Any]]  # logical id -> stack resource summary
@@ -132,10 +143,25 @@ class Deployed:
 ALARM_EMAIL = "alarms@example.com"
 
 
-# Module scope, not session: its mock_aws must end before other test folders start theirs (nested
-# moto mocks share state until the outermost one ends, so a session-long one leaks S3 objects).
-@pytest.fixture(scope="module")
-def deployed(translated: dict[str, Any]) -> Iterator[Deployed]:
+def stack_parameters(template: dict[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
+    """What a deploy passes: an alarm address, a bucket the user owns (if the stack needs one), overrides."""
+    from devtools import stack_template
+
+    names = template.get("Parameters", {})
+    given = {"AlarmEmail": ALARM_EMAIL} if "AlarmEmail" in names else {}
+    given.update(stack_template.samconfig(PROJECT)[2])  # as `sam deploy` adds samconfig.toml's
+    if "ExistingBucketName" in names:
+        given["ExistingBucketName"] = names["ExistingBucketName"].get("Default") or "existing-data-bucket"
+    return {**given, **overrides}
+
+
+@contextmanager
+def deploy(
+    translated: dict[str, Any], overrides: Mapping[str, str] | None = None, stack_name: str = STACK
+) -> Iterator[Deployed]:
+    """The translated template deployed into moto's CloudFormation with these parameter overrides.
+
+    Stacks deployed while another is (nested moto mocks share one backend) need their own name."""
     import boto3
     from moto import mock_aws
 
@@ -155,25 +181,21 @@ def deployed(translated: dict[str, Any]) -> Iterator[Deployed]:
             s3.create_bucket(Bucket=ARTIFACT_BUCKET)
             s3.put_object(Bucket=ARTIFACT_BUCKET, Key=ARTIFACT_KEY, Body=_code_zip())
             template = moto_copy(translated)
-            params = []
-            if "AlarmEmail" in template.get("Parameters", {}):
-                params.append({"ParameterKey": "AlarmEmail", "ParameterValue": ALARM_EMAIL})
-            if "ExistingBucketName" in template.get("Parameters", {}):
-                # The stack uses a bucket it does not own: make one for it, as the user would have.
-                name = template["Parameters"]["ExistingBucketName"].get("Default") or "existing-data-bucket"
-                s3.create_bucket(Bucket=name)
-                params.append({"ParameterKey": "ExistingBucketName", "ParameterValue": name})
+            params = stack_parameters(template, overrides or {})
+            if "ExistingBucketName" in params and stack_name == STACK:
+                s3.create_bucket(Bucket=params["ExistingBucketName"])  # the user's own bucket
             cfn = session.client("cloudformation")
             cfn.create_stack(
-                StackName=STACK,
+                StackName=stack_name,
                 TemplateBody=json.dumps(template),
-                Parameters=params,
+                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
                 Capabilities=["CAPABILITY_IAM"],
             )
-            stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
-            summaries = cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+            stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+            summaries = cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
             yield Deployed(
                 template=template,
+                parameters=params,
                 stack=stack,
                 outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
                 resources={s["LogicalResourceId"]: s for s in summaries},
@@ -185,6 +207,21 @@ def deployed(translated: dict[str, Any]) -> Iterator[Deployed]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+# Module scope, not session: its mock_aws must end before other test folders start theirs (nested
+# moto mocks share state until the outermost one ends, so a session-long one leaks S3 objects).
+@pytest.fixture(scope="module")
+def deployed(translated: dict[str, Any]) -> Iterator[Deployed]:
+    with deploy(translated) as stack:
+        yield stack
+
+
+def emulated(parameters: Mapping[str, str]) -> Any:
+    """The stack as the emulator and `make deploy` resolve template.yaml (devtools.stack_template)."""
+    from devtools import stack_template
+
+    return stack_template.load(PROJECT, " ".join(f"{k}={v}" for k, v in parameters.items()))
 
 
 def find_sam() -> str | None:

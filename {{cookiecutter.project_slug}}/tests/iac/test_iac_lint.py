@@ -25,7 +25,11 @@ def test_cfn_lint_sam_template() -> None:
 
 def test_cfn_lint_translated_template(translated: dict[str, Any]) -> None:
     assert "Transform" not in translated
-    assert _cfn_lint(json.dumps(translated, indent=1)) == []
+    # The SAM transform writes some parameters' values into what it generates (AsyncRetries into
+    # the EventInvokeConfig), so its output may leave a parameter unreferenced: W2001 is expected
+    # there; the SAM template itself is linted with every rule above.
+    problems = [p for p in _cfn_lint(json.dumps(translated, indent=1)) if not p.startswith("W2001 ")]
+    assert problems == []
 
 
 def test_sam_validate_lint() -> None:

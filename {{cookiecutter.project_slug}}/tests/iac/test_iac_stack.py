@@ -22,8 +22,12 @@ from .stack import (
     REGION,
     STACK,
     Deployed,
+    deploy,
+    emulated,
     one_resource,
     resources_of,
+    stack_parameters,
+    translate,
 )
 
 PKG = "{{ cookiecutter.__package_name }}"
@@ -38,9 +42,15 @@ def _function(translated: dict[str, Any]) -> dict[str, Any]:
     return one_resource(translated, "AWS::Lambda::Function")[1]["Properties"]
 
 
-def _env(translated: dict[str, Any]) -> dict[str, str]:
-    env: dict[str, str] = _function(translated)["Environment"]["Variables"]
-    return env
+def _env(deployed: Deployed) -> dict[str, str]:
+    """The function's environment as CloudFormation (moto) resolved it from the parameters."""
+    conf = deployed.client("lambda").get_function_configuration(FunctionName=FUNCTION_NAME)
+    return _strings(conf["Environment"]["Variables"])
+
+
+def _strings(env: dict[str, Any]) -> dict[str, str]:
+    # Lambda keeps strings; moto keeps a Number parameter's !Ref as the number it parsed
+    return {k: str(v) for k, v in env.items()}
 
 
 def _bucket(deployed: Deployed) -> str:
@@ -152,7 +162,7 @@ def test_outputs_name_what_was_made(deployed: Deployed, translated: dict[str, An
     attrs = sqs.get_queue_attributes(QueueUrl=out["OnFailureQueueUrl"], AttributeNames=["QueueArn"])
     assert attrs["Attributes"]["QueueArn"] == out["OnFailureQueueArn"]
     deployed.client("s3").head_bucket(Bucket=_bucket(deployed))
-    env = _env(translated)
+    env = _env(deployed)
     assert out["UploadPrefix"] == f"s3://{_bucket(deployed)}/{env['INPUT_PREFIX']}"
     assert out["OutputPrefix"] == env["OUTPUT_PREFIX"]
     assert out["StatePrefix"] == env["STATE_PREFIX"]
@@ -162,22 +172,67 @@ def test_outputs_name_what_was_made(deployed: Deployed, translated: dict[str, An
 # ---------------------------------------------------------------- the function
 
 
-def test_function_settings_as_deployed(deployed: Deployed, translated: dict[str, Any]) -> None:
-    fn = _function(translated)
+# Parameter sets deployed into moto and resolved by devtools.stack_template side by side: the
+# defaults, and one that moves every tunable (prefixes that keep the loop rule in every mode).
+OVERRIDE_SETS = {
+    "defaults": {},
+    "tuned": {
+        "MemorySize": "3008",
+        "Timeout": "60",
+        "EphemeralStorage": "4096",
+        "MaxHops": "5000",
+        "MaxRunHours": "6",
+        "ReservedConcurrency": "0",
+        "AsyncRetries": "0",
+        "OnObjectChange": "restart",
+        "InputPrefix": "drop/(raw)/",
+        "OutputPrefix": "out.put/",
+        "StatePrefix": "_st!ate/",
+        "StateRetentionDays": "3",
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(OVERRIDE_SETS))
+def test_emulator_resolves_the_function_as_cloudformation_does(sam_template: dict[str, Any], name: str) -> None:
+    """`make simulate` and `make deploy PARAMS=` read template.yaml themselves: what they resolve
+    must be what the SAM transform and CloudFormation make of the same parameters (moto's
+    CloudFormation stands in for AWS's)."""
+    values = stack_parameters(sam_template, OVERRIDE_SETS[name])
+    translated = translate(sam_template, parameters=values)
+    _, invoke = one_resource(translated, "AWS::Lambda::EventInvokeConfig")
+    with deploy(translated, OVERRIDE_SETS[name], stack_name=f"iac-{name}") as stack:
+        got = stack.client("lambda").get_function(FunctionName=f"iac-{name}-processor")
+        conf = got["Configuration"]
+        view = emulated(stack.parameters)
+        fn = view.function
+        assert fn.name == f"{view.name}-processor"  # the stack's name comes from samconfig.toml
+        assert (conf["Runtime"], conf["Handler"]) == (fn.runtime, fn.handler)
+        assert (conf["MemorySize"], conf["Timeout"]) == (fn.memory_mb, fn.timeout_s)
+        assert _strings(conf["Environment"]["Variables"]) == fn.env
+        reserved = got.get("Concurrency", {}).get("ReservedConcurrentExecutions")
+        assert reserved == fn.reserved_concurrency
+        props = invoke["Properties"]  # moto cannot create it: compare with the transform's output
+        assert (int(props["MaximumRetryAttempts"]), int(props["MaximumEventAgeInSeconds"])) == (
+            fn.async_retries,
+            fn.max_event_age_s,
+        )
+        for key, value in OVERRIDE_SETS[name].items():
+            assert stack.parameters[key] == value
+        if "MaxHops" in OVERRIDE_SETS[name]:
+            assert fn.env["MAX_HOPS"] == "5000"
+            assert fn.trigger.prefix == "drop/(raw)/"
+
+
+def test_function_settings_as_deployed(deployed: Deployed) -> None:
     got = deployed.client("lambda").get_function(FunctionName=FUNCTION_NAME)
     conf = got["Configuration"]
     assert re.fullmatch(r"python3\.(11|12|13)", conf["Runtime"])
-    assert conf["Runtime"] == fn["Runtime"]
-    assert conf["Handler"] == f"{PKG}.handler.lambda_handler" == fn["Handler"]
-    assert 128 <= conf["MemorySize"] == fn["MemorySize"] <= 10240
-    assert 1 <= conf["Timeout"] == fn["Timeout"] <= 900
-    assert conf["Environment"]["Variables"] == _env(translated)
-    reserved = fn.get("ReservedConcurrentExecutions")
-    if reserved is None:
-        assert "Concurrency" not in got or not got["Concurrency"].get("ReservedConcurrentExecutions")
-    else:
-        assert reserved > 0
-        assert got["Concurrency"]["ReservedConcurrentExecutions"] == reserved
+    assert conf["Handler"] == f"{PKG}.handler.lambda_handler"
+    assert 128 <= conf["MemorySize"] <= 10240
+    assert 1 <= conf["Timeout"] <= 900
+    reserved = got.get("Concurrency", {}).get("ReservedConcurrentExecutions")
+    assert reserved is None or reserved > 0
 
 
 def test_handler_module_exists() -> None:
@@ -192,20 +247,24 @@ def test_function_properties_moto_ignores(translated: dict[str, Any]) -> None:
     assert fn["RecursiveLoop"] == "Allow", "Lambda would stop the chain after ~16 hops"
     assert fn["LoggingConfig"]["LogFormat"] == "JSON"
     assert fn["Architectures"] in (["arm64"], ["x86_64"])
-    assert 512 <= fn["EphemeralStorage"]["Size"] <= 10240
+    assert fn["EphemeralStorage"] == {"Size": {"Ref": "EphemeralStorage"}}
     assert fn["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-processor"}
+    emulator = emulated({}).function
+    assert (emulator.recursive_loop, [emulator.architecture]) == ("Allow", fn["Architectures"])
+    assert 512 <= emulator.ephemeral_mb <= 10240
 
 
-def test_environment_is_what_the_code_accepts(translated: dict[str, Any]) -> None:
-    fn = _function(translated)
-    env = _env(translated)
+def test_environment_is_what_the_code_accepts(deployed: Deployed) -> None:
+    fn = emulated(deployed.parameters).function
+    env = _env(deployed)
     config = pytest.importorskip(f"{PKG}.config")
-    cfg = config.Config.from_env(env)  # raises on a bad value or a filter that matches its writes
+    # Lambda adds the memory size; the rest is the template's (raises on a filter that matches its writes)
+    cfg = config.Config.from_env({**env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb)})
     assert cfg.input_prefix == env["INPUT_PREFIX"] and cfg.input_suffix == env["INPUT_SUFFIX"]
-    assert int(env["EPHEMERAL_STORAGE_MB"]) == fn["EphemeralStorage"]["Size"]
-    assert int(env["CACHE_MEMORY_MB"]) == fn["MemorySize"] // 4
+    assert int(env["EPHEMERAL_STORAGE_MB"]) == fn.ephemeral_mb
+    assert cfg.cache_memory_bytes == (fn.memory_mb // 4) << 20
     assert int(env["MAX_HOPS"]) >= 1
-    assert int(env["MAX_RUN_SECONDS"]) >= 3600 and int(env["MAX_RUN_SECONDS"]) % 3600 == 0
+    assert cfg.max_run_seconds == int(env["MAX_RUN_HOURS"]) * 3600
     assert env["ON_OBJECT_CHANGE"] in ("fail", "restart")
     assert env["POWERTOOLS_SERVICE_NAME"] and env["POWERTOOLS_METRICS_NAMESPACE"]
     assert "SELF_FUNCTION_ARN" not in env, "the chain must invoke the version it runs as"
@@ -251,7 +310,7 @@ def test_function_may_invoke_only_itself(deployed: Deployed) -> None:
 
 def test_s3_access_is_limited_to_its_prefixes(deployed: Deployed, translated: dict[str, Any]) -> None:
     st = _role_statements(deployed)
-    env = _env(translated)
+    env = _env(deployed)
     obj = f"arn:aws:s3:::{_bucket(deployed)}/"
     inp, out, state = env["INPUT_PREFIX"], env["OUTPUT_PREFIX"], env["STATE_PREFIX"]
     # reads the input, never writes it
@@ -315,7 +374,17 @@ def _trigger_matcher(deployed: Deployed, translated: dict[str, Any]) -> Any:
         conf = configs[0]
         assert conf["Event"] == "s3:ObjectCreated:*"
         assert conf["Function"] == {"Fn::GetAtt": ["Processor", "Arn"]}
-        filt = {r["Name"].lower(): r["Value"] for r in conf["Filter"]["S3Key"]["Rules"]}
+        # The filter is an !If over the prefix and suffix parameters: resolve it as CloudFormation would.
+        from devtools import stack_template
+
+        view = emulated(deployed.parameters)
+        found = stack_template.Resolver(translated, view.parameters, STACK, REGION).value(conf["Filter"])
+        rules = found["S3Key"]["Rules"] if isinstance(found, dict) else []
+        filt = {r["Name"].lower(): r["Value"] for r in rules}
+        assert (filt.get("prefix", ""), filt.get("suffix", "")) == (
+            view.function.trigger.prefix,
+            view.function.trigger.suffix,
+        )
         # S3 may be told to invoke the function (moto made the permission)
         policy = json.loads(deployed.client("lambda").get_policy(FunctionName=FUNCTION_NAME)["Policy"])
         principals = [s["Principal"] for s in policy["Statement"]]
@@ -355,7 +424,7 @@ def _trigger_matcher(deployed: Deployed, translated: dict[str, Any]) -> Any:
 def test_trigger_fires_for_input_and_never_for_what_the_function_writes(
     deployed: Deployed, translated: dict[str, Any]
 ) -> None:
-    env = _env(translated)
+    env = _env(deployed)
     matches = _trigger_matcher(deployed, translated)
     inp, suffix = env["INPUT_PREFIX"], env["INPUT_SUFFIX"]
     assert matches(f"{inp}data{suffix}")
@@ -380,7 +449,7 @@ def test_async_retries_are_bounded_and_failures_reach_the_queue(deployed: Deploy
     props = cfg["Properties"]
     assert props["FunctionName"] == {"Ref": "Processor"}
     assert props["Qualifier"] == "$LATEST"
-    assert 0 <= props["MaximumRetryAttempts"] <= 2
+    assert 0 <= props["MaximumRetryAttempts"] <= translated["Parameters"]["AsyncRetries"]["MaxValue"] == 2
     assert 60 <= props["MaximumEventAgeInSeconds"] <= 21600
     queue_name, _ = one_resource(translated, "AWS::SQS::Queue")
     assert props["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_name, "Arn"]}}}
@@ -407,7 +476,7 @@ def test_alarms(translated: dict[str, Any], deployed: Deployed) -> None:
     alarms = _alarms(translated)
     assert set(alarms) == {"ApproximateNumberOfMessagesVisible", "Errors", "DepthGuardTripped"}
     queue_name, _ = one_resource(translated, "AWS::SQS::Queue")
-    env = _env(translated)
+    env = _env(deployed)
     expected = {
         "ApproximateNumberOfMessagesVisible": (
             "AWS/SQS",
@@ -439,7 +508,7 @@ def test_alarms(translated: dict[str, Any], deployed: Deployed) -> None:
 
 def test_bucket_guards(translated: dict[str, Any], deployed: Deployed) -> None:
     buckets = resources_of(translated, "AWS::S3::Bucket")
-    env = _env(translated)
+    env = _env(deployed)
     if not buckets:
         # An existing bucket: the stack must change nothing on it.
         assert "ExistingBucketName" in translated["Parameters"]
@@ -459,8 +528,10 @@ def test_bucket_guards(translated: dict[str, Any], deployed: Deployed) -> None:
     assert rule["SSEAlgorithm"] in ("AES256", "aws:kms")
     lifecycle = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
     state_rule = lifecycle["ExpireRunState"]
-    assert state_rule["Status"] == "Enabled" and state_rule["Prefix"] == env["STATE_PREFIX"]
-    assert state_rule["ExpirationInDays"] >= 1
+    assert state_rule["Status"] == "Enabled" and state_rule["Prefix"] == {"Ref": "StatePrefix"}
+    assert state_rule["ExpirationInDays"] == {"Ref": "StateRetentionDays"}
+    assert env["STATE_PREFIX"] == deployed.outputs["StatePrefix"]
+    assert int(deployed.outputs["StateRetentionDays"]) >= 1
     assert lifecycle["AbortIncompleteMultipartUploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] >= 1
     assert "Prefix" not in lifecycle["AbortIncompleteMultipartUploads"]
     assert props["VersioningConfiguration"] == {

@@ -148,7 +148,8 @@ def test_local_status_and_resume_after_a_depth_guard_trip(tmp_path: Path) -> Non
     assert 0 <= doc["offset"] < len(data)  # a cold first hop at 100 ms may commit no records
     out = tmp_path / "resumed"
     resumed = _cli(
-        "devtools.resume", run_id, "--state-dir", str(state), "--env", "MAX_HOPS=1000", "--output", str(out),
+        "devtools.resume", run_id, "--state-dir", str(state), "--env", "MAX_HOPS=1000", "--timeout-ms", "5000",
+        "--output", str(out),
         "--log", str(tmp_path / "resume.log"), "--handler", PASSTHROUGH,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr

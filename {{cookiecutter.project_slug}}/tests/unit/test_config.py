@@ -148,3 +148,24 @@ def test_own_keys_and_input_keys() -> None:
 def test_defaults_alone_are_a_valid_configuration() -> None:
     """config.py promises the function runs 'with no configuration at all'."""
     Config.from_env({})
+
+
+def test_run_budget_in_hours_as_the_stack_sets_it() -> None:
+    assert load(MAX_RUN_HOURS="6").max_run_seconds == 6 * 3600
+    assert load(MAX_RUN_HOURS="6", MAX_RUN_SECONDS="90").max_run_seconds == 90  # finer, for tests
+    with pytest.raises(ConfigError, match="MAX_RUN_HOURS"):
+        load(MAX_RUN_HOURS="0")
+
+
+def test_memory_cache_is_a_quarter_of_the_function_memory() -> None:
+    """Lambda passes the memory size; the stack cannot divide a parameter, so the code does."""
+    assert load(AWS_LAMBDA_FUNCTION_MEMORY_SIZE="3008").cache_memory_bytes == 752 << 20
+    assert load(AWS_LAMBDA_FUNCTION_MEMORY_SIZE="3008", CACHE_MEMORY_MB="5").cache_memory_bytes == 5 << 20
+    assert load().cache_memory_bytes == Config().cache_memory_bytes
+
+
+@pytest.mark.parametrize(("output", "state"), [("data/", "data/state/"), ("x/", "x/"), ("run/out/", "run/")])
+def test_overlapping_output_and_state_prefixes_refused(output: str, state: str) -> None:
+    """Output is listed and state expired by prefix: a deploy override must not nest them."""
+    with pytest.raises(ConfigError, match="overlap"):
+        load(OUTPUT_PREFIX=output, STATE_PREFIX=state)

@@ -1,0 +1,60 @@
+"""`make deploy PARAMS=...`: check the stack's parameters before anything changes, then hand them on.
+
+    python -m devtools.params check "MaxHops=5000 MemorySize=3008"
+    python -m devtools.params overrides "MaxHops=5000"
+
+`check` resolves template.yaml like `sam deploy` (defaults, samconfig.toml's parameter_overrides,
+then the given ones), refuses a value outside the template's bounds, and runs the function's own
+configuration check on the environment it would get (the loop rule, overlapping prefixes), so a
+bad override fails here rather than in a half-updated stack or at the function's first cold start.
+`overrides` prints samconfig's overrides with the given ones on top, one `Name=value` per word:
+`sam deploy --parameter-overrides` replaces samconfig's list instead of adding to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import stack_template
+from .project import ROOT
+from .status import deployed_package
+
+
+def check(overrides: str, env: str = "default") -> stack_template.Stack:
+    stack = stack_template.load(ROOT, overrides, env)
+    config = deployed_package("config")
+    try:
+        config.Config.from_env(stack.function.env)
+    except config.ConfigError as exc:
+        raise stack_template.TemplateError(f"the function would refuse this configuration: {exc}") from None
+    return stack
+
+
+def merged(overrides: str, env: str = "default") -> list[str]:
+    _, _, configured = stack_template.samconfig(ROOT, env)
+    given = stack_template.parse_overrides(overrides)
+    return [f"{name}={value}" for name, value in {**configured, **given}.items()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.params", description=__doc__.split("\n")[0])
+    parser.add_argument("action", choices=["check", "overrides"])
+    parser.add_argument("params", nargs="?", default="", help='"Name=value Name2=value2"')
+    parser.add_argument("--config-env", default="default", help="samconfig.toml environment")
+    args = parser.parse_intermixed_args(argv)
+    try:
+        if args.action == "overrides":
+            print(" ".join(merged(args.params, args.config_env)))
+            return 0
+        stack = check(args.params, args.config_env)
+    except stack_template.TemplateError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 2
+    shown = " ".join(f"{k}={v}" for k, v in stack.parameters.items())
+    print(f"parameters of {stack.name} ({stack.region}) are valid: {shown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
