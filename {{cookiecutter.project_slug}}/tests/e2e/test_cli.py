@@ -107,3 +107,28 @@ def test_bad_fault_spec_is_a_usage_error(tmp_path: Path) -> None:
     done = subprocess.run(argv, cwd=PROJECT_DIR, env=_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.startswith("ERROR:") and "explode" in done.stderr
+
+
+def test_make_simulate_takes_stack_parameters_like_make_deploy(tmp_path: Path, mode: str) -> None:
+    """`make simulate PARAMS=...` resolves template.yaml with the override, as a deploy would:
+    MaxHops reaches the function as MAX_HOPS, so a multi-hop input trips the depth guard."""
+    data = make_input(mode, sized(mode, 6_000_000), seed=6)
+    src = tmp_path / f"input{project.INPUT_SUFFIX}"
+    src.write_bytes(data)
+    env_args = " ".join(f"--env {k}={v}" for k, v in CHAIN_ENV.items())
+    summary = tmp_path / "summary.json"
+    make = [
+        "make", "--no-print-directory", "simulate", f"INPUT={src}", "TIMEOUT_MS=150", "PARAMS=MaxHops=1",
+        f"SUMMARY={summary}", f"OUTPUT={tmp_path / 'out'}", f"SIM_LOG={tmp_path / 'sim.log'}",
+        f"SIM_ARGS=--no-progress --handler devtools.passthrough.lambda_handler {env_args}",
+    ]  # fmt: skip
+    done = subprocess.run(make, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode != 0, done.stdout + done.stderr
+    result = json.loads(summary.read_text())
+    assert result["status"] == "failed"
+    assert "DepthExceededError" in result["error"] and "MAX_HOPS=1" in result["error"], result["error"]
+    bad = subprocess.run(
+        [*make[:5], "PARAMS=MaxHops=0", *make[6:]], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60
+    )
+    assert bad.returncode != 0
+    assert "ERROR: MaxHops=0 must be between 1" in bad.stderr
