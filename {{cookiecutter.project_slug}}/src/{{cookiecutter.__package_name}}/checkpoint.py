@@ -71,6 +71,7 @@ class Checkpoint:
     last_stop: str = ""
     attempt: str = ""
     stalls: int = 0
+    code_version: str = ""  # the function version the run is pinned to ("" = unpublished code)
     schema: int = SCHEMA_VERSION
 
     def to_json(self) -> bytes:
@@ -128,6 +129,7 @@ class Checkpoint:
                 last_stop=_typed(doc, "last_stop", str),
                 attempt=_typed(doc, "attempt", str),
                 stalls=_typed(doc, "stalls", int),
+                code_version=_typed({"code_version": "", **doc}, "code_version", str),  # older runs: unpinned
             )
         except (KeyError, TypeError) as exc:
             raise CheckpointError(f"checkpoint {where} is malformed: {exc}") from None

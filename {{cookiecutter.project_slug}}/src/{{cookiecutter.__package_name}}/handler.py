@@ -14,11 +14,11 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote_plus
 
-from . import process
+from . import process, versions
 from .batch import InputFormatError, RecordTooLargeError
 from .checkpoint import PAYLOAD_KIND, Checkpoint, CheckpointError, CheckpointStore, ObjectRef, Pointer
 from .config import Config
@@ -28,7 +28,7 @@ from .guard import DepthExceededError, RunStopped, check_before_hop, check_progr
 from .layout import RunLayout, check_run_id, run_id_for
 from .records import MODE, OUTPUT_EXT, RecordReader, encode_output
 from .runs import RESUME_KIND, mark_launched, read_outcome, record_outcome, write_manifest
-from .s3util import S3Client, exists, function_arn_to_invoke, lambda_client, s3_client
+from .s3util import S3Client, exists, lambda_client, s3_client
 from .sink import AttemptSink, publish
 from .source import ObjectSource
 from .state_codec import StateError
@@ -136,7 +136,15 @@ def start_run(ref: ObjectRef, context: LambdaContext, inline: bool) -> dict[str,
     run_id = run_id_for(ref.bucket, ref.key, ref.etag, ref.version_id)
     store = _store(s3, ref.bucket, run_id)
     now = time.time()
-    first = Checkpoint(run_id=run_id, source=ref, hop=0, state=process.initial_state(), started_at=now, updated_at=now)
+    first = Checkpoint(
+        run_id=run_id,
+        source=ref,
+        hop=0,
+        state=process.initial_state(),
+        started_at=now,
+        updated_at=now,
+        code_version=versions.pin(),
+    )
     pointer = store.commit(first)
     if pointer is None:  # a duplicate event, or the same bytes uploaded again: the run exists
         existing = store.find(0)
@@ -146,7 +154,7 @@ def start_run(ref: ObjectRef, context: LambdaContext, inline: bool) -> dict[str,
     logger.info("run started", extra={"run_id": run_id, "bucket": ref.bucket, "key": ref.key, "size": ref.size})
     if inline:
         return run_hop(store, first, pointer, context)
-    _launch(s3, store, pointer, context)
+    _launch(s3, store, pointer, first.code_version, context)
     return {"run_id": run_id, "status": "launched"}
 
 
@@ -166,8 +174,19 @@ def resume_run(bucket: str, run_id: str, context: LambdaContext) -> dict[str, An
     checkpoint, pointer = latest
     _publish_hop(s3, store, checkpoint)  # its committer may have stopped before publishing
     s3.delete_object(Bucket=bucket, Key=store.layout.outcome())
-    logger.info("run resumed", extra={"run_id": run_id, "hop": checkpoint.hop, "offset": checkpoint.offset})
-    return run_hop(store, checkpoint, pointer, context)
+    # Resuming is the one deliberate change of code within a run (the fix): re-pin to this version.
+    version = versions.pin()
+    logger.info(
+        "run resumed",
+        extra={
+            "run_id": run_id,
+            "hop": checkpoint.hop,
+            "offset": checkpoint.offset,
+            "pinned_before": checkpoint.code_version,
+            "pinned_now": version,
+        },
+    )
+    return run_hop(store, replace(checkpoint, code_version=version), pointer, context)
 
 
 @dataclass
@@ -203,6 +222,7 @@ def run_hop(store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: L
             f"run {cp.run_id} has ended ({outcome.get('status', 'failed')}: {outcome.get('error', '')}); "
             f"this attempt of hop {cp.hop} stops. make resume RUN={cp.run_id} continues it once the cause is fixed"
         )
+    versions.check_version(cp.run_id, cp.hop, cp.code_version)
     try:
         check_before_hop(cp, cfg)
         return _process(s3, store, cp, context, rtt_ms)
@@ -330,7 +350,7 @@ def _process(
     # two. The invocation succeeds only once both are done; if it dies first, Lambda's retry finds
     # the hop committed and publishes again (_already_done), so nothing depends on the order.
     publishing = _PUBLISHER.submit(_publish_hop, s3, store, nxt)
-    _launch(s3, store, pointer, context)
+    _launch(s3, store, pointer, nxt.code_version, context)
     publishing.result()
     return {"run_id": cp.run_id, "status": "continued", "hop": cp.hop, "offset": offset}
 
@@ -350,7 +370,7 @@ def _already_done(
     if not exists(s3, store.bucket, store.layout.launched(nxt.hop)):
         # Committed but never launched: the committer died between commit and invoke.
         logger.warning("relaunching a committed hop that was never launched", extra={"next_hop": nxt.hop})
-        _launch(s3, store, pointer, context)
+        _launch(s3, store, pointer, nxt.code_version, context)
     return {"run_id": nxt.run_id, "status": "duplicate", "hop": nxt.hop - 1}
 
 
@@ -360,9 +380,9 @@ def _publish_hop(s3: S3Client, store: CheckpointStore, committed: Checkpoint) ->
     publish(s3, store.bucket, (p for p in committed.parts if p.key.startswith(prefix)))
 
 
-def _launch(s3: S3Client, store: CheckpointStore, pointer: Pointer, context: LambdaContext) -> None:
+def _launch(s3: S3Client, store: CheckpointStore, pointer: Pointer, code_version: str, context: LambdaContext) -> None:
     lambda_client().invoke(
-        FunctionName=function_arn_to_invoke(context.invoked_function_arn),
+        FunctionName=versions.function_arn_to_invoke(context.invoked_function_arn, code_version),
         InvocationType="Event",
         Payload=json.dumps(pointer.to_event()).encode(),
     )

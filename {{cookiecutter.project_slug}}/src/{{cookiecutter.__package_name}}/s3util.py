@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Any
 
@@ -75,8 +74,3 @@ def exists(s3: S3Client, bucket: str, key: str) -> bool:
 
 def is_missing(exc: BaseException) -> bool:
     return error_code(exc) in ("NoSuchKey", "404", "NotFound") or http_status(exc) == 404
-
-
-def function_arn_to_invoke(invoked_function_arn: str) -> str:
-    """The same function and version/alias this hop runs as, so a chain never changes code mid-run."""
-    return os.environ.get("SELF_FUNCTION_ARN") or invoked_function_arn
