@@ -50,6 +50,7 @@ class Function:
     max_event_age_s: int
     reserved_concurrency: int | None
     recursive_loop: str
+    alias: str  # AutoPublishAlias: what the trigger invokes ("" = the unpublished function)
     trigger: Trigger
 
 
@@ -240,6 +241,7 @@ def _function(template: Mapping[str, Any], r: Resolver) -> Function:
         max_event_age_s=int(r.value(invoke.get("MaximumEventAgeInSeconds", 21600))),
         reserved_concurrency=None if reserved is NO_VALUE else int(reserved),
         recursive_loop=str(r.value(props.get("RecursiveLoop", "Terminate"))),
+        alias=str(r.value(props.get("AutoPublishAlias", ""))),
         trigger=_trigger(props.get("Events") or {}, r),
     )
 

@@ -34,8 +34,11 @@ STACK = "iac-test"
 ARTIFACT_BUCKET = "sam-artifacts-iac-test"
 ARTIFACT_KEY = "processor.zip"
 
-# Resource types moto 5.2.5's CloudFormation cannot create (it would skip them with a warning).
-MOTO_UNSUPPORTED = frozenset({"AWS::S3::BucketPolicy", "AWS::CloudWatch::Alarm", "AWS::Lambda::EventInvokeConfig"})
+# Resource types moto 5.2.5's CloudFormation cannot create (it would skip them with a warning);
+# moto_copy points references to the alias at the function itself.
+MOTO_UNSUPPORTED = frozenset(
+    {"AWS::S3::BucketPolicy", "AWS::CloudWatch::Alarm", "AWS::Lambda::EventInvokeConfig", "AWS::Lambda::Alias"}
+)
 
 
 class _NoAwsManagedPolicies:
@@ -112,12 +115,29 @@ def _code_zip() -> bytes:
     return buf.getvalue()
 
 
+def _alias_as_function(node: Any, aliases: set[str]) -> Any:
+    """Refs to an alias (which moto cannot create) as the function's ARN."""
+    if isinstance(node, list):
+        return [_alias_as_function(v, aliases) for v in node]
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and node["Ref"] in aliases:
+            return {"Fn::GetAtt": ["Processor", "Arn"]}
+        return {k: _alias_as_function(v, aliases) for k, v in node.items()}
+    return node
+
+
 def moto_copy(translated: dict[str, Any]) -> dict[str, Any]:
-    """The translated template without the resource types moto cannot create."""
-    tpl = copy.deepcopy(translated)
+    """The translated template without the resource types moto cannot create (a reference to an
+    alias becomes the function's ARN; the alias itself is checked on the translated template)."""
+    aliases = {n for n, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::Alias"}
+    tpl = _alias_as_function(copy.deepcopy(translated), aliases)
     stripped = {n for n, r in tpl["Resources"].items() if r["Type"] in MOTO_UNSUPPORTED}
     for name in stripped:
         del tpl["Resources"][name]
+    for resource in tpl["Resources"].values():
+        resource["DependsOn"] = [d for d in _as_list(resource.get("DependsOn", [])) if d not in stripped]
+        if not resource["DependsOn"]:
+            del resource["DependsOn"]
     text = json.dumps(tpl)
     for name in stripped:
         assert f'"{name}"' not in text, f"{name} is stripped for moto but still referenced"
@@ -230,3 +250,7 @@ def find_sam() -> str | None:
     if local.exists():
         return str(local)
     return shutil.which("sam")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

@@ -200,7 +200,7 @@ def test_emulator_resolves_the_function_as_cloudformation_does(sam_template: dic
     CloudFormation stands in for AWS's)."""
     values = stack_parameters(sam_template, OVERRIDE_SETS[name])
     translated = translate(sam_template, parameters=values)
-    _, invoke = one_resource(translated, "AWS::Lambda::EventInvokeConfig")
+    invoke = _invoke_configs(translated)["live"]
     with deploy(translated, OVERRIDE_SETS[name], stack_name=f"iac-{name}") as stack:
         got = stack.client("lambda").get_function(FunctionName=f"iac-{name}-processor")
         conf = got["Configuration"]
@@ -268,6 +268,33 @@ def test_environment_is_what_the_code_accepts(deployed: Deployed) -> None:
     assert env["ON_OBJECT_CHANGE"] in ("fail", "restart")
     assert env["POWERTOOLS_SERVICE_NAME"] and env["POWERTOOLS_METRICS_NAMESPACE"]
     assert "SELF_FUNCTION_ARN" not in env, "the chain must invoke the version it runs as"
+
+
+def _alias(translated: dict[str, Any]) -> str:
+    name, alias = one_resource(translated, "AWS::Lambda::Alias")
+    assert alias["Properties"]["Name"] == "live"
+    return name
+
+
+def _version(translated: dict[str, Any]) -> str:
+    return one_resource(translated, "AWS::Lambda::Version")[0]
+
+
+def _invoke_configs(translated: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The function's async invoke configs by what they cover: the live alias, the current version."""
+    found = resources_of(translated, "AWS::Lambda::EventInvokeConfig").values()
+    return {"live" if r["Properties"]["Qualifier"] == "live" else "version": r for r in found}
+
+
+def test_each_deploy_publishes_a_version_and_keeps_the_old_ones(translated: dict[str, Any]) -> None:
+    """Runs stay on the version that started them, so a deploy must not delete it under them."""
+    name, version = one_resource(translated, "AWS::Lambda::Version")
+    assert version["DeletionPolicy"] == "Retain"
+    assert version["Properties"]["FunctionName"] == {"Ref": "Processor"}
+    alias = resources_of(translated, "AWS::Lambda::Alias")[_alias(translated)]["Properties"]
+    assert alias["FunctionVersion"] == {"Fn::GetAtt": [name, "Version"]}
+    # The role may invoke any version of itself (continuations name the number), nothing else.
+    assert translated["Outputs"]["LiveAliasArn"]["Value"] == {"Ref": _alias(translated)}
 
 
 # ---------------------------------------------------------------- IAM
@@ -373,7 +400,7 @@ def _trigger_matcher(deployed: Deployed, translated: dict[str, Any]) -> Any:
         assert len(configs) == 1
         conf = configs[0]
         assert conf["Event"] == "s3:ObjectCreated:*"
-        assert conf["Function"] == {"Fn::GetAtt": ["Processor", "Arn"]}
+        assert conf["Function"] == {"Ref": _alias(translated)}, "the trigger invokes the live alias"
         # The filter is an !If over the prefix and suffix parameters: resolve it as CloudFormation would.
         from devtools import stack_template
 
@@ -398,7 +425,9 @@ def _trigger_matcher(deployed: Deployed, translated: dict[str, Any]) -> Any:
     name = deployed.physical_id(next(iter(rules)))
     rule = events.describe_rule(Name=name)
     targets = events.list_targets_by_rule(Rule=name)["Targets"]
-    assert [t["Arn"] for t in targets] == [FUNCTION_ARN]
+    assert [t["Arn"] for t in targets] == [FUNCTION_ARN]  # moto's copy: the alias as the function
+    translated_targets = next(iter(rules.values()))["Properties"]["Targets"]
+    assert [t["Arn"] for t in translated_targets] == [{"Ref": _alias(translated)}], "the trigger invokes the alias"
     bucket = _bucket(deployed)
     # moto has no TestEventPattern API; its rule matcher (prefix, suffix, wildcard) stands in.
     from moto.events.models import EventPattern, EventPatternParser
@@ -445,10 +474,23 @@ def test_trigger_fires_for_input_and_never_for_what_the_function_writes(
 
 
 def test_async_retries_are_bounded_and_failures_reach_the_queue(deployed: Deployed, translated: dict[str, Any]) -> None:
-    _, cfg = one_resource(translated, "AWS::Lambda::EventInvokeConfig")
-    props = cfg["Properties"]
+    configs = _invoke_configs(translated)
+    assert set(configs) == {"live", "version"}, "hop 0 runs through the alias, continuations on the version"
+    version = configs["version"]
+    assert version["Properties"]["Qualifier"] == {"Fn::GetAtt": [_version(translated), "Version"]}
+    # a deploy replaces it with the new version's: the old one stays while that version's runs finish
+    assert (version.get("DeletionPolicy"), version.get("UpdateReplacePolicy")) == ("Retain", "Retain")
+    # the same settings (the transform already wrote the parameters' values into the alias's)
+    from devtools import stack_template
+
+    resolve = stack_template.Resolver(translated, emulated(deployed.parameters).parameters, STACK, REGION).value
+    same = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds")
+    assert [int(resolve(version["Properties"][k])) for k in same] == [
+        int(configs["live"]["Properties"][k]) for k in same
+    ]
+    assert version["Properties"]["DestinationConfig"] == configs["live"]["Properties"]["DestinationConfig"]
+    props = configs["live"]["Properties"]
     assert props["FunctionName"] == {"Ref": "Processor"}
-    assert props["Qualifier"] == "$LATEST"
     assert 0 <= props["MaximumRetryAttempts"] <= translated["Parameters"]["AsyncRetries"]["MaxValue"] == 2
     assert 60 <= props["MaximumEventAgeInSeconds"] <= 21600
     queue_name, _ = one_resource(translated, "AWS::SQS::Queue")

@@ -25,6 +25,7 @@ def test_defaults_resolve_to_the_function_the_template_declares() -> None:
     assert fn.memory_mb == int(stack.parameters["MemorySize"])
     assert (fn.trigger.prefix, fn.trigger.suffix) == (stack.parameters["InputPrefix"], stack.parameters["InputSuffix"])
     assert fn.recursive_loop == "Allow"
+    assert fn.alias == "live"
 
 
 def test_overrides_reach_the_function() -> None:
