@@ -4,18 +4,24 @@ It plays the part of the Lambda service for one function: events reach it from t
 handler's own self-invocations) or from `submit_async` (the S3 notification), wait in a queue, run
 in worker sandboxes under the function timeout, and on failure (exception, crash, timeout, kill)
 are retried `retries` times before landing in an on-failure record, like an SQS destination.
+
+Like a function with AutoPublishAlias, it has published versions: each is a snapshot of the code
+taken when it was published (`publish_version`, what a deploy does), with its own sandboxes, and the
+alias points at the newest. An event names the alias, a version number or nothing (the alias).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import IO, Any
 
 from .faults import FaultPlan, Faults, InvocationFaults
@@ -40,9 +46,18 @@ def hop_of(payload: Any) -> int | None:
 class AsyncEvent:
     payload: Any
     request_id: str
+    version: str = "1"  # the published version that runs it (the alias resolved when it arrived)
+    qualifier: str = ""  # as invoked: the alias, a version number, or "" (unqualified)
     attempt: int = 0  # 0 = first delivery, n = n-th retry
     copy: int = 0  # 1 = the duplicate delivery of the same event
     not_before: float = 0.0
+
+
+@dataclass
+class Version:
+    number: str
+    pool: WorkerPool
+    snapshot: str  # the code as published (removed when the emulator closes)
 
 
 @dataclass
@@ -55,6 +70,7 @@ class Invocation:
     invocation_type: str
     attempt: int
     copy: int
+    version: str = "1"
     worker: int = 0
     pid: int = 0
     cold: bool = False
@@ -77,6 +93,7 @@ class Stats:
     duplicates: int = 0
     recycles: int = 0
     overwrites: int = 0
+    deploys: int = 0
     on_failure: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -104,6 +121,7 @@ class Emulator:
         retry_delay_ms: float = 20.0,
         spare_workers: int = 1,
         warm_wait_ms: float = 30.0,
+        alias: str = "live",
     ) -> None:
         if timeout_ms < 1:
             raise ValueError("timeout_ms must be >= 1")
@@ -134,27 +152,55 @@ class Emulator:
         self._api_inflight = 0
         self._t0 = time.monotonic()
         self._api: LambdaApiServer | None = None
-        self._pool: WorkerPool | None = None
+        self.alias = alias
+        self._versions: dict[str, Version] = {}
+        self._published = 0
+        self._live = ""
         self._executor: ThreadPoolExecutor | None = None
         self.worker_pids: list[int] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Emulator:
         self._api = LambdaApiServer(self).start()
-        self._pool = WorkerPool(
-            self._handler,
-            self.sandbox_env(),
-            self._cwd,
-            self.log,
-            self._pythonpath,
-            spare=self._spare,
-            on_spawn=self._spawned,
-        )
         self._executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="invoke")
         self._t0 = time.monotonic()
-        if self._spare:
-            threading.Thread(target=self._pool._top_up, daemon=True).start()
+        self.publish_version()
         return self
+
+    def publish_version(self, code_dir: str | None = None, env: dict[str, str] | None = None) -> str:
+        """What a deploy does: snapshot the code (src/, or `code_dir`) as the next version, with its
+        own sandboxes, and point the alias at it. Versions already running keep their code."""
+        assert self._api is not None, "start() first"
+        with self._cond:
+            self._published += 1
+            number = str(self._published)
+        snapshot = tempfile.mkdtemp(prefix=f"lambda-{self.function_name}-v{number}-")
+        shutil.copytree(
+            code_dir or self._pythonpath[0], snapshot, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+        )
+        sandbox_env = {**self.sandbox_env(), **(env or {}), "AWS_LAMBDA_FUNCTION_VERSION": number}
+        sandbox_env["LAMBDA_TASK_ROOT"] = snapshot
+        pythonpath = [snapshot, *self._pythonpath[1:]]
+        pool = WorkerPool(
+            self._handler, sandbox_env, self._cwd, self.log, pythonpath, spare=self._spare, on_spawn=self._spawned
+        )
+        with self._cond:
+            self._versions[number] = Version(number, pool, snapshot)
+            self._live = number
+            self.stats.deploys += number != "1"
+        if self._spare:
+            threading.Thread(target=pool._top_up, daemon=True).start()
+        self._note(f"published version {number}; alias {self.alias} -> {number}")
+        return number
+
+    def resolve(self, qualifier: str | None) -> str:
+        """The version an invocation with this qualifier runs (KeyError: no such version or alias)."""
+        with self._cond:
+            if qualifier in (None, "", self.alias, "$LATEST"):
+                return self._live
+            if qualifier in self._versions:
+                return qualifier
+        raise KeyError(qualifier)
 
     def close(self) -> None:
         """Stop the API server and SIGKILL every sandbox; safe to call twice and from finally."""
@@ -163,10 +209,12 @@ class Emulator:
             self._cond.notify_all()
         if self._api is not None:
             self._api.stop()
-        if self._pool is not None:
-            self._pool.close()
+        for version in list(self._versions.values()):
+            version.pool.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
+        for version in list(self._versions.values()):
+            shutil.rmtree(version.snapshot, ignore_errors=True)
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -229,31 +277,33 @@ class Emulator:
             self._api_inflight += delta
             self._cond.notify_all()
 
-    def submit_async(self, payload: Any) -> str:
+    def submit_async(self, payload: Any, qualifier: str | None = None) -> str:
         """Queue an async event (what Lambda does on InvocationType=Event); maybe twice (fault)."""
+        version = self.resolve(qualifier)
         request_id = str(uuid.uuid4())
         now = time.monotonic()
         delay = self.plan.duplicate_delay_ms(self.timeout_ms)
         with self._cond:
-            self._queue.append(AsyncEvent(payload, request_id, not_before=now))
+            self._queue.append(AsyncEvent(payload, request_id, version, qualifier or "", not_before=now))
             if delay is not None:
                 self.stats.duplicates += 1
-                self._queue.append(AsyncEvent(payload, request_id, copy=1, not_before=now + delay / 1000))
+                later = now + delay / 1000
+                self._queue.append(AsyncEvent(payload, request_id, version, qualifier or "", copy=1, not_before=later))
             self._cond.notify_all()
         return request_id
 
-    def invoke_sync(self, payload: Any) -> tuple[str, Outcome]:
+    def invoke_sync(self, payload: Any, qualifier: str | None = None) -> tuple[str, Outcome]:
         """RequestResponse: run now, no retries (the caller sees the error)."""
-        request_id = str(uuid.uuid4())
+        event = AsyncEvent(payload, str(uuid.uuid4()), self.resolve(qualifier), qualifier or "")
         with self._cond:
             self._active += 1
         try:
-            _, outcome = self._invoke(payload, request_id, "RequestResponse", 0, 0)
+            _, outcome = self._invoke(event, "RequestResponse")
         finally:
             with self._cond:
                 self._active -= 1
                 self._cond.notify_all()
-        return request_id, outcome
+        return event.request_id, outcome
 
     # -- scheduling ---------------------------------------------------------------------------
     def run(self, timeout_s: float) -> bool:
@@ -285,26 +335,19 @@ class Emulator:
 
     def _run_async(self, event: AsyncEvent) -> None:
         try:
-            _, outcome = self._invoke(event.payload, event.request_id, "Event", event.attempt, event.copy)
+            _, outcome = self._invoke(event, "Event")
             if outcome.kind == "ok":
                 return
             if event.attempt < self.faults.retries:
                 with self._cond:
                     self.stats.retries += 1
-                    self._queue.append(
-                        AsyncEvent(
-                            event.payload,
-                            event.request_id,
-                            attempt=event.attempt + 1,
-                            copy=event.copy,
-                            not_before=time.monotonic() + self.retry_delay_ms / 1000,
-                        )
-                    )
+                    later = time.monotonic() + self.retry_delay_ms / 1000
+                    self._queue.append(replace(event, attempt=event.attempt + 1, not_before=later))
                 return
             record = {
                 "requestContext": {
                     "requestId": event.request_id,
-                    "functionArn": f"{self.arn}:$LATEST",
+                    "functionArn": f"{self.arn}:{event.version}",
                     "condition": "RetriesExhausted",
                     "approximateInvokeCount": event.attempt + 1,
                 },
@@ -322,15 +365,14 @@ class Emulator:
                 self._active -= 1
                 self._cond.notify_all()
 
-    def _invoke(
-        self, payload: Any, request_id: str, invocation_type: str, attempt: int, copy: int
-    ) -> tuple[Invocation, Outcome]:
-        assert self._pool is not None
+    def _invoke(self, event: AsyncEvent, invocation_type: str) -> tuple[Invocation, Outcome]:
+        payload, request_id, attempt, copy = event.payload, event.request_id, event.attempt, event.copy
         hop = hop_of(payload)
         if hop is not None and self.before_hop is not None:
             self.before_hop(hop)
+        pool = self._versions[event.version].pool
         dice: InvocationFaults = self.plan.for_invocation(self.timeout_ms)
-        worker, _ = self._pool.acquire(fresh=dice.recycle, warm_wait_s=self.warm_wait_ms / 1000)
+        worker, _ = pool.acquire(fresh=dice.recycle, warm_wait_s=self.warm_wait_ms / 1000)
         worker.wait_ready()
         with self._cond:
             self.stats.invocations += 1
@@ -341,6 +383,7 @@ class Emulator:
                 invocation_type=invocation_type,
                 attempt=attempt,
                 copy=copy,
+                version=event.version,
                 worker=worker.number,
                 pid=worker.pid,
                 cold=worker.invocations == 0,
@@ -351,8 +394,9 @@ class Emulator:
             self.stats.cold_starts += row.cold
             self.stats.recycles += dice.recycle
         self._emit("start", row)
-        outcome = worker.invoke(payload, request_id, self.arn, self.timeout_ms, dice.kill_after_ms)
-        self._pool.release(worker)
+        invoked_arn = f"{self.arn}:{event.qualifier}" if event.qualifier else self.arn
+        outcome = worker.invoke(payload, request_id, invoked_arn, self.timeout_ms, dice.kill_after_ms)
+        pool.release(worker)
         with self._cond:
             row.end_ms = self.elapsed_ms()
             row.outcome = outcome.kind
@@ -362,7 +406,8 @@ class Emulator:
             self.stats.crashes += outcome.kind == "crashed"
             self.stats.errors += outcome.kind == "error"
         self._note(
-            f"hop {hop} {invocation_type} attempt {attempt}{' (duplicate)' if copy else ''} on sandbox "
+            f"hop {hop} {invocation_type} attempt {attempt}{' (duplicate)' if copy else ''} on version "
+            f"{event.version} sandbox "
             f"{worker.number}{' (cold)' if row.cold else ''}: {outcome.kind} in {outcome.duration_ms:.0f} ms"
             + (f" - {outcome.error.get('errorType')}: {outcome.error.get('errorMessage')}" if outcome.error else "")
         )

@@ -22,11 +22,12 @@ class Faults:
     duplicate: float = 0.0
     recycle: float = 0.0
     overwrite: int | None = None
+    deploy: int | None = None  # publish a new version (a deploy) before this hop
     retries: int = 2
 
     @classmethod
     def parse(cls, spec: str, default_retries: int = 2) -> Faults:
-        """Parse `kill:P,duplicate:P,recycle:P,overwrite:H,retries:N` (any subset, any order)."""
+        """Parse `kill:P,duplicate:P,recycle:P,overwrite:H,deploy:H,retries:N` (any subset, any order)."""
         values: dict[str, float | int] = {}
         for item in filter(None, (part.strip() for part in spec.split(","))):
             name, sep, raw = item.partition(":")
@@ -43,7 +44,7 @@ class Faults:
                 if not 0.0 <= p <= 1.0:
                     raise FaultSpecError(f"FAULTS {name}:{raw} needs a probability between 0 and 1")
                 values[name] = p
-            elif name in ("overwrite", "retries"):
+            elif name in ("overwrite", "deploy", "retries"):
                 try:
                     n = int(raw)
                 except ValueError:
@@ -53,13 +54,15 @@ class Faults:
                 values[name] = n
             else:
                 raise FaultSpecError(
-                    f"FAULTS has unknown fault {name!r}; use kill:P, duplicate:P, recycle:P, overwrite:H, retries:N"
+                    f"FAULTS has unknown fault {name!r}; use kill:P, duplicate:P, recycle:P, overwrite:H, "
+                    "deploy:H, retries:N"
                 )
         return cls(
             kill=float(values.get("kill", 0.0)),
             duplicate=float(values.get("duplicate", 0.0)),
             recycle=float(values.get("recycle", 0.0)),
             overwrite=int(values["overwrite"]) if "overwrite" in values else None,
+            deploy=int(values["deploy"]) if "deploy" in values else None,
             retries=int(values.get("retries", default_retries)),
         )
 
@@ -69,6 +72,8 @@ class Faults:
         ]
         if self.overwrite is not None:
             parts.append(f"overwrite:{self.overwrite}")
+        if self.deploy is not None:
+            parts.append(f"deploy:{self.deploy}")
         parts.append(f"retries:{self.retries}")
         return ",".join(parts)
 

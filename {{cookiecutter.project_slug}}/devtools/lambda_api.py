@@ -24,9 +24,11 @@ _PATH = re.compile(r"/2015-03-31/functions/(?P<name>[^/]+)/invocations")
 class Backend(Protocol):
     function_name: str
 
-    def submit_async(self, payload: Any) -> str: ...
+    def submit_async(self, payload: Any, qualifier: str | None = None) -> str: ...
 
-    def invoke_sync(self, payload: Any) -> tuple[str, Outcome]: ...
+    def invoke_sync(self, payload: Any, qualifier: str | None = None) -> tuple[str, Outcome]: ...
+
+    def resolve(self, qualifier: str | None) -> str: ...
 
     def api_request(self, delta: int) -> None: ...
 
@@ -39,6 +41,16 @@ def function_matches(requested: str, function_name: str) -> bool:
     if parts[0] == "arn":
         return len(parts) >= 7 and parts[5] == "function" and parts[6] == function_name
     return function_name in parts[:3]  # "123456789012:function:name" or "name:qualifier"
+
+
+def qualifier_of(requested: str) -> str | None:
+    """The version or alias a FunctionName names (`name:7`, `...:function:name:live`), else None."""
+    parts = unquote(requested).split(":")
+    if parts[0] == "arn":
+        return parts[7] if len(parts) > 7 else None
+    if len(parts) in (2, 4):  # "name:qualifier" or "123456789012:function:name:qualifier"
+        return parts[-1]
+    return None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -78,6 +90,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not function_matches(match["name"], backend.function_name):
             self._error(404, "ResourceNotFoundException", f"Function not found: {unquote(match['name'])}")
             return
+        qualifier = qualifier_of(match["name"])
+        try:
+            version = backend.resolve(qualifier)
+        except KeyError:
+            self._error(404, "ResourceNotFoundException", f"Function not found: {unquote(match['name'])}")
+            return
         kind = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         limit = ASYNC_PAYLOAD_LIMIT if kind == "Event" else SYNC_PAYLOAD_LIMIT
         if len(body) > limit:
@@ -91,11 +109,11 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "DryRun":
             self._reply(204, b"")
         elif kind == "Event":
-            request_id = backend.submit_async(payload)
+            request_id = backend.submit_async(payload, qualifier)
             self._reply(202, b"", {"x-amzn-RequestId": request_id})
         elif kind == "RequestResponse":
-            request_id, outcome = backend.invoke_sync(payload)
-            headers = {"x-amzn-RequestId": request_id, "X-Amz-Executed-Version": "$LATEST"}
+            request_id, outcome = backend.invoke_sync(payload, qualifier)
+            headers = {"x-amzn-RequestId": request_id, "X-Amz-Executed-Version": version}
             if outcome.kind == "ok":
                 self._reply(200, json.dumps(outcome.result).encode(), headers)
             else:

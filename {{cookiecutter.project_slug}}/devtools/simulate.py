@@ -17,6 +17,7 @@ import json
 import re
 import signal
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -197,15 +198,23 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
             s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": project.REGION})
         key = input_key(opts.input, opts.key)
         etag = s3.put_object(Bucket=bucket, Key=key, Body=data)["ETag"]
-        overwritten: list[int] = []
+        done: set[str] = set()
+        once = threading.Lock()  # duplicate deliveries of a hop arrive here at the same time
+
+        def first_time(what: str) -> bool:
+            with once:
+                new = what not in done
+                done.add(what)
+                return new
 
         def before_hop(hop: int) -> None:
-            if opts.faults.overwrite == hop and not overwritten:
-                overwritten.append(hop)
+            if opts.faults.overwrite == hop and first_time("overwrite"):
                 s3.put_object(Bucket=bucket, Key=key, Body=changed_copy(data))
                 if emulator is not None:
                     emulator.stats.overwrites += 1
                     emulator._note(f"overwrote s3://{bucket}/{key} before hop {hop} (no S3 event sent)")
+            if opts.faults.deploy == hop and emulator is not None and first_time("deploy"):
+                emulator.publish_version()  # a deploy mid-run: the run must stay on the version it started on
 
         emulator = Emulator(
             handler=opts.handler,
@@ -416,7 +425,7 @@ def parse_args(argv: list[str] | None) -> Options:
     p = argparse.ArgumentParser(prog="python -m devtools.simulate", description=__doc__.splitlines()[0])
     p.add_argument("--input", required=True, type=Path, help="the file to upload and process")
     p.add_argument("--timeout-ms", type=int, default=900_000, help="the function timeout (>= 100 sensible)")
-    p.add_argument("--faults", default="", help="kill:P,duplicate:P,recycle:P,overwrite:H,retries:N")
+    p.add_argument("--faults", default="", help="kill:P,duplicate:P,recycle:P,overwrite:H,deploy:H,retries:N")
     p.add_argument("--seed", type=int, default=None, help="makes the faults repeatable")
     p.add_argument("--output", type=Path, default=None, help="where to write the committed output")
     p.add_argument("--summary", type=Path, default=None, help="where to write the JSON summary")

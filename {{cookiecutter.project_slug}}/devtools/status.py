@@ -118,6 +118,8 @@ def render(status: dict[str, Any]) -> str:
     if offset is not None and size is not None:
         pct = 100.0 * offset / size if size else 100.0
         lines.append(f"  hop          {status.get('hop', status.get('hops'))}")
+        if status.get("code_version"):
+            lines.append(f"  version      {status['code_version']} (the function version the run is pinned to)")
         lines.append(f"  offset       {offset} / {size} bytes ({pct:.1f}%)")
     if status.get("records") is not None:
         lines.append(

@@ -1,7 +1,8 @@
 # The local emulator (included by the Makefile): the deployed handler's whole recursive chain on
 # this machine, with moto's S3 server and an emulated Lambda on 127.0.0.1. No Docker, no AWS.
 #   make simulate INPUT=<file> [TIMEOUT_MS=<ms>] [FAULTS=<spec>] [SEED=<n>] [OUTPUT=<file>] [SUMMARY=<file>]
-#   FAULTS: comma-separated kill:P, duplicate:P, recycle:P, overwrite:H, retries:N  (e.g. kill:0.2,retries:4)
+#   FAULTS: comma-separated kill:P, duplicate:P, recycle:P, overwrite:H, deploy:H, retries:N  (e.g. kill:0.2,retries:4);
+#   deploy:H publishes a new version before hop H (the run must stay on its own)
 #   VERBOSE=1 shows the handler's logs on the terminal (else they go to $(SIM_LOG));
 #   PARAMS="MaxHops=50 OnObjectChange=restart" overrides stack parameters, as for make deploy (the
 #   emulator reads the function's configuration from template.yaml and samconfig.toml);

@@ -7,8 +7,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -212,3 +214,63 @@ def test_deployed_status_and_resume_through_the_apis(server: MotoServer, tmp_pat
     assert resume.returncode == 0, stdout + stderr
     assert f"run {run_id}: succeeded" in stdout
     common["log"].close()
+
+
+def test_a_deploy_mid_run_leaves_the_run_on_its_version(server: MotoServer, tmp_path: Path) -> None:
+    """A deploy between two hops publishes a version whose code cannot even import: the run keeps
+    its version 1 to the end with the output of one pass, and an upload after the deploy runs on
+    version 2 (the alias moved), where it fails."""
+    broken = tmp_path / "v2-src"
+    shutil.copytree(PROJECT_DIR / "src", broken, ignore=shutil.ignore_patterns("__pycache__"))
+    handler_py = next(broken.glob("*/handler.py"))
+    handler_py.write_text(handler_py.read_text() + '\nraise RuntimeError("version 2 must not run this run")\n')
+    data = chain_input()
+    s3 = server.client(region=project.REGION)
+    bucket = "deploy-mid-run"
+    s3.create_bucket(Bucket=bucket)
+    key = f"{project.INPUT_PREFIX}first{project.INPUT_SUFFIX}"
+    etag = s3.put_object(Bucket=bucket, Key=key, Body=data)["ETag"]
+    published: list[str] = []
+    emulator: Emulator | None = None
+    once = threading.Lock()  # duplicate deliveries of hop 2 arrive at the same time
+
+    def before_hop(hop: int) -> None:
+        with once:
+            if hop == 2 and not published and emulator is not None:
+                published.append(emulator.publish_version(str(broken)))
+
+    emulator = Emulator(
+        handler=PASSTHROUGH,
+        function_name=project.FUNCTION_NAME,
+        function_env={**project.function_env(), **CHAIN_ENV},
+        s3_endpoint=server.endpoint,
+        timeout_ms=int(TIMEOUT_MS),
+        faults=Faults.parse("kill:0.1,duplicate:0.2,retries:6"),
+        seed=9,
+        region=project.REGION,
+        cwd=str(PROJECT_DIR),
+        log=(tmp_path / "emulator.log").open("wb"),
+        before_hop=before_hop,
+    )
+    with emulator:
+        emulator.submit_async(simulate.s3_event(bucket, key, etag, len(data), project.REGION))
+        assert emulator.run(180), "the run did not finish"
+        assert published == ["2"], "the deploy must happen mid-run (hop 2 was reached)"
+        rows = emulator.summary()["timeline"]
+        assert {r["version"] for r in rows} == {"1"}, "a hop of the run ran on version 2"
+        runs = s3.list_objects_v2(Bucket=bucket, Prefix=f"{project.STATE_PREFIX}runs/", Delimiter="/")
+        run_id = runs["CommonPrefixes"][0]["Prefix"].split("/")[-2]
+        manifest_key = f"{project.OUTPUT_PREFIX}{run_id}/manifest.json"
+        manifest = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
+        assert manifest["code_version"] == "1"
+        parts = b"".join(s3.get_object(Bucket=bucket, Key=part["key"])["Body"].read() for part in manifest["parts"])
+        expected, _, _ = single_pass(MODE, data, CHAIN_ENV)
+        assert parts == expected
+        # a new upload goes through the alias, now on version 2
+        later = f"{project.INPUT_PREFIX}second{project.INPUT_SUFFIX}"
+        etag2 = s3.put_object(Bucket=bucket, Key=later, Body=b"x")["ETag"]
+        emulator.submit_async(simulate.s3_event(bucket, later, etag2, 1, project.REGION))
+        emulator.run(60)
+        new_rows = emulator.summary()["timeline"][len(rows) :]
+        assert new_rows and {r["version"] for r in new_rows} == {"2"}
+        assert all(r["outcome"] != "ok" for r in new_rows)
