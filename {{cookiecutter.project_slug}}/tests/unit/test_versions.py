@@ -11,7 +11,12 @@ import pytest
 
 from {{ cookiecutter.__package_name }}.records import MODE
 from {{ cookiecutter.__package_name }}.runs import resume_event
-from {{ cookiecutter.__package_name }}.versions import VersionMismatchError, check_version, function_arn_to_invoke, pin
+from {{ cookiecutter.__package_name }}.versions import (
+    VersionMismatchError,
+    check_version,
+    function_arn_to_invoke,
+    pin,
+)
 
 from .harness import BUCKET, aws, make_config, sample_body
 
