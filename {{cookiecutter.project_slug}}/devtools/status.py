@@ -86,7 +86,8 @@ def target_for(
         if stack:
             outputs = stack_outputs(stack, region)
             bucket = bucket or outputs["BucketName"]
-            function = function or outputs.get("FunctionArn") or outputs.get("FunctionName")
+            # the live alias: the newest version, with its retries and on-failure queue
+            function = function or outputs.get("LiveAliasArn") or outputs.get("FunctionArn")
         yield Target(
             str(bucket),
             boto3.client("s3", region_name=region),

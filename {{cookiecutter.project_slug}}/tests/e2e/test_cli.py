@@ -132,3 +132,15 @@ def test_make_simulate_takes_stack_parameters_like_make_deploy(tmp_path: Path, m
     )
     assert bad.returncode != 0
     assert "ERROR: MaxHops=0 must be between 1" in bad.stderr
+
+
+def test_faults_deploy_publishes_a_version_mid_run_and_the_run_stays_on_its_own(tmp_path: Path, mode: str) -> None:
+    data = make_input(mode, sized(mode, 2_000_000), seed=7)  # several hops at 150 ms
+    argv, log = _cli(tmp_path, data, "--timeout-ms", "150", "--faults", "deploy:1")
+    done = subprocess.run(argv, cwd=PROJECT_DIR, env=_env(), capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "succeeded"
+    assert summary["deploys"] == 1, "hop 1 never ran: the input is too small for the test"
+    assert {row["version"] for row in summary["invocation_log"]} == {"1"}
+    assert "published version 2; alias live -> 2" in log.read_text()

@@ -134,7 +134,9 @@ def test_simulate_overwrite_with_restart_policy(server: MotoServer, tmp_path: Pa
 
 
 def test_local_status_and_resume_after_a_depth_guard_trip(tmp_path: Path) -> None:
-    data = chain_input() * 4  # more than hop 0 can finish at 200 ms, so MAX_HOPS=1 trips
+    # More than hop 0 can finish at 200 ms, so MAX_HOPS=1 trips. Not larger in bytes mode: moto's
+    # server copies the whole object for every ranged GET, so a 40 MB object costs each read ~0.1 s.
+    data = chain_input() * (1 if MODE == "bytes" else 4)
     state = tmp_path / "state"
     args = _sim_args(tmp_path, data, "--timeout-ms", TIMEOUT_MS, "--env", "MAX_HOPS=1", "--keep-state", str(state))
     done = _cli("devtools.simulate", *args)
@@ -219,7 +221,7 @@ def test_deployed_status_and_resume_through_the_apis(server: MotoServer, tmp_pat
 def test_a_deploy_mid_run_leaves_the_run_on_its_version(server: MotoServer, tmp_path: Path) -> None:
     """A deploy between two hops publishes a version whose code cannot even import: the run keeps
     its version 1 to the end with the output of one pass, and an upload after the deploy runs on
-    version 2 (the alias moved), where it fails."""
+    version 2 (the alias moved), where it fails (FAULTS=deploy:H runs the same through simulate)."""
     broken = tmp_path / "v2-src"
     shutil.copytree(PROJECT_DIR / "src", broken, ignore=shutil.ignore_patterns("__pycache__"))
     handler_py = next(broken.glob("*/handler.py"))
@@ -245,7 +247,7 @@ def test_a_deploy_mid_run_leaves_the_run_on_its_version(server: MotoServer, tmp_
         function_env={**project.function_env(), **CHAIN_ENV},
         s3_endpoint=server.endpoint,
         timeout_ms=int(TIMEOUT_MS),
-        faults=Faults.parse("kill:0.1,duplicate:0.2,retries:6"),
+        faults=Faults.parse("duplicate:0.3,retries:2"),  # duplicates race the deploy; kills are tested elsewhere
         seed=9,
         region=project.REGION,
         cwd=str(PROJECT_DIR),
