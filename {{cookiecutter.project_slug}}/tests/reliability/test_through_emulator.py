@@ -134,9 +134,13 @@ def test_simulate_overwrite_with_restart_policy(server: MotoServer, tmp_path: Pa
 
 
 def test_local_status_and_resume_after_a_depth_guard_trip(tmp_path: Path) -> None:
-    # More than hop 0 can finish at 200 ms, so MAX_HOPS=1 trips. Not larger in bytes mode: moto's
-    # server copies the whole object for every ranged GET, so a 40 MB object costs each read ~0.1 s.
-    data = chain_input() * (1 if MODE == "bytes" else 4)
+{%- if cookiecutter.processing_mode == "bytes" %}
+    # More than hop 0 can finish at 200 ms, so MAX_HOPS=1 trips; not larger: moto's server copies
+    # the whole object for every ranged GET, so a 40 MB object would cost each read ~0.1 s.
+    data = chain_input()
+{%- else %}
+    data = chain_input() * 4  # more than hop 0 can finish at 200 ms, so MAX_HOPS=1 trips
+{%- endif %}
     state = tmp_path / "state"
     args = _sim_args(tmp_path, data, "--timeout-ms", TIMEOUT_MS, "--env", "MAX_HOPS=1", "--keep-state", str(state))
     done = _cli("devtools.simulate", *args)

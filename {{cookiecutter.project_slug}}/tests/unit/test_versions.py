@@ -48,7 +48,8 @@ def test_a_hop_on_another_version_refuses() -> None:
 
 def test_a_chain_stays_on_its_version_and_refuses_another(tmp_path: Path) -> None:
     body = sample_body(MODE, 400)
-    with aws(make_config(str(tmp_path / "cache"), max_batch_records=16, first_batch_records=8)) as h:
+    cfg = make_config(str(tmp_path / "cache"), max_batch_records=16, first_batch_records=8, bytes_chunk_size=64)
+    with aws(cfg) as h:
         event = h.put_input(body)
         with mock.patch.dict(os.environ, {"AWS_LAMBDA_FUNCTION_VERSION": "7"}):
             first = h.invoke(event, calls=6)["runs"][0]
