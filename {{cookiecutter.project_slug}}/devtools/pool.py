@@ -29,6 +29,11 @@ from .proc import stop_process
 _DEVTOOLS_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# How long after its deadline a worker that has not ended itself (stopped, or its watchdog
+# starved) is SIGKILLed from outside.
+STUCK_GRACE_S = 5.0
+
+
 class WorkerDied(RuntimeError):
     """The worker process ended without answering."""
 
@@ -61,15 +66,15 @@ class Worker:
         return self.proc.pid
 
     def _read_line(self, until: float | None) -> dict[str, Any] | None:
-        """The next JSON line, or None when `until` (monotonic) passes first."""
+        """The next JSON line, or None when `until` (monotonic) passes first. A line that reached
+        the socket in time counts even if this thread wakes late (a loaded machine): the worker
+        sent it, the worker is the one with the deadline."""
         while b"\n" not in self._buf:
             left = None if until is None else until - time.monotonic()
-            if left is not None and left <= 0:
-                return None
-            self.sock.settimeout(left)
+            self.sock.settimeout(None if left is None else max(left, 0.0))
             try:
                 chunk = self.sock.recv(65536)
-            except TimeoutError:
+            except (TimeoutError, BlockingIOError):
                 return None
             except OSError as exc:
                 raise WorkerDied(str(exc)) from None
@@ -102,7 +107,9 @@ class Worker:
             self.init_error = msg["error"]
 
     def invoke(self, event: Any, request_id: str, arn: str, timeout_ms: int, kill_after_ms: float | None) -> Outcome:
-        """Run one invocation; SIGKILL at the deadline (timeout) or at `kill_after_ms` (fault)."""
+        """Run one invocation. The worker ends itself at its deadline (devtools.worker), as Lambda's
+        sandbox does whatever the host is doing; this side SIGKILLs it at `kill_after_ms` (fault),
+        or if it has not ended STUCK_GRACE_S after the deadline."""
         self.wait_ready()
         if self.init_error is not None:
             self.kill()
@@ -110,39 +117,35 @@ class Worker:
         self.invocations += 1
         start = time.monotonic()
         deadline = start + timeout_ms / 1000
-        kill_at = start + kill_after_ms / 1000 if kill_after_ms is not None else None
+        killing = kill_after_ms is not None and kill_after_ms < timeout_ms
+        until = start + kill_after_ms / 1000 if killing and kill_after_ms is not None else deadline + STUCK_GRACE_S
         msg = {"type": "invoke", "event": event, "request_id": request_id, "arn": arn, "deadline": deadline}
         try:
             self.sock.sendall(json.dumps(msg).encode() + b"\n")
-            reply = self._read_line(min(deadline, kill_at) if kill_at is not None else deadline)
+            reply = self._read_line(until)
         except WorkerDied as exc:
             self.kill()
+            if time.monotonic() >= deadline:  # the worker's own deadline watchdog ended it
+                return self._timed_out(timeout_ms)
             return Outcome("crashed", error={"errorType": "Runtime.ExitError", "errorMessage": str(exc)})
         ms = (time.monotonic() - start) * 1000
         if reply is None:
             self.kill()
-            if kill_at is not None and kill_at < deadline:
-                return Outcome(
-                    "killed",
-                    error={
-                        "errorType": "Emulator.Killed",
-                        "errorMessage": f"killed by fault injection after {ms:.0f} ms",
-                    },
-                    duration_ms=ms,
-                )
-            return Outcome(
-                "timeout",
-                error={
-                    "errorType": "Sandbox.Timedout",
-                    "errorMessage": f"Task timed out after {timeout_ms} ms",
-                },
-                duration_ms=ms,
-            )
+            if killing:
+                error = {"errorType": "Emulator.Killed", "errorMessage": f"killed by fault injection after {ms:.0f} ms"}
+                return Outcome("killed", error=error, duration_ms=ms)
+            return self._timed_out(timeout_ms)
+        ms = float(reply.get("duration_ms", ms))
         if reply.get("exited"):
             self.kill()
         if reply["ok"]:
             return Outcome("ok", result=reply["result"], duration_ms=ms)
         return Outcome("error", error=reply["error"], duration_ms=ms)
+
+    @staticmethod
+    def _timed_out(timeout_ms: int) -> Outcome:
+        error = {"errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {timeout_ms} ms"}
+        return Outcome("timeout", error=error, duration_ms=float(timeout_ms))
 
     @property
     def alive(self) -> bool:

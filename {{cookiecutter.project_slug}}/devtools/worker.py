@@ -8,6 +8,7 @@ pointed them. The parent SIGKILLs this process at the invocation's deadline, as 
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import json
 import os
@@ -82,6 +83,14 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
+def _end_at_deadline(ctx: LambdaContext) -> None:
+    """At the deadline, print every thread's stack to the log and exit (a C watchdog thread: it
+    fires even while the hop holds the GIL). Lambda's sandbox enforces its own deadline; doing it
+    here means a loaded host cannot stretch a hop's time, and a timeout says where the time went."""
+    sys.stderr.flush()
+    faulthandler.dump_traceback_later(max(ctx.get_remaining_time_in_millis(), 1) / 1000, exit=True)
+
+
 def serve(sock: socket.socket, handler_path: str) -> int:
     """Init phase, then one invocation per request line until the channel closes."""
     rfile = sock.makefile("rb")
@@ -108,6 +117,7 @@ def serve(sock: socket.socket, handler_path: str) -> int:
         ctx = LambdaContext(request_id, float(msg["deadline"]), dict(os.environ), msg["arn"])
         print(f"START RequestId: {request_id} Version: {ctx.function_version}", flush=True)
         t0 = time.monotonic()
+        _end_at_deadline(ctx)
         reply: dict[str, Any]
         try:
             result = handler(msg["event"], ctx)
@@ -124,7 +134,9 @@ def serve(sock: socket.socket, handler_path: str) -> int:
             except (TypeError, ValueError) as exc:
                 reply = {"type": "result", "ok": False, "error": error_doc(exc)}
                 reply["error"]["errorType"] = "Runtime.MarshalError"
+        faulthandler.cancel_dump_traceback_later()
         ms = (time.monotonic() - t0) * 1000
+        reply["duration_ms"] = ms
         init = f" Init Duration: {init_ms:.2f} ms" if first else ""
         print(f"END RequestId: {request_id}", flush=True)
         print(f"REPORT RequestId: {request_id}\tDuration: {ms:.2f} ms{init}", flush=True)

@@ -200,8 +200,7 @@ def run_hop(store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: L
     s3, cfg, layout = store.s3, CONFIG, store.layout
     logger.append_keys(run_id=cp.run_id, hop=cp.hop)
     if cp.done:
-        _publish_hop(s3, store, cp)
-        write_manifest(s3, store.bucket, layout, cp)
+        _finish_run(s3, store, cp, unless_finished=True)
         return {"run_id": cp.run_id, "status": "succeeded"}
     t_load = time.perf_counter()
     already, ended = store.next_of(cp.hop)
@@ -341,17 +340,17 @@ def _process(
     metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=int(source.cache_hit))
     logger.info("hop committed", extra=hop_log)
     if done:
-        _publish_hop(s3, store, nxt)  # the manifest is written only once its parts are in place
-        write_manifest(s3, store.bucket, layout, nxt)
+        _finish_run(s3, store, nxt, unless_finished=False)
         metrics.add_metric(name="RunsSucceeded", unit=MetricUnit.Count, value=1)
         logger.info("run succeeded", extra={"records": nxt.records, "bad_records": nxt.bad_records, "hops": nxt.hop})
         return {"run_id": cp.run_id, "status": "succeeded", "hop": cp.hop, "result": result}
     # Publishing and launching are independent: side by side, the commit costs the longer of the
-    # two. The invocation succeeds only once both are done; if it dies first, Lambda's retry finds
-    # the hop committed and publishes again (_already_done), so nothing depends on the order.
+    # two. The launched marker is written once both are done; an attempt that dies first leaves
+    # no marker, and Lambda's retry finds the hop committed and does both again (_already_done).
     publishing = _PUBLISHER.submit(_publish_hop, s3, store, nxt)
-    _launch(s3, store, pointer, nxt.code_version, context)
+    _invoke_next(pointer, nxt.code_version, context)
     publishing.result()
+    mark_launched(s3, store.bucket, layout, pointer.hop, context.aws_request_id)
     return {"run_id": cp.run_id, "status": "continued", "hop": cp.hop, "offset": offset}
 
 
@@ -360,18 +359,27 @@ def _already_done(
 ) -> dict[str, Any]:
     """This hop was committed by another attempt: finish what that attempt may not have."""
     nxt, pointer = found
+    duplicate = {"run_id": nxt.run_id, "status": "duplicate", "hop": nxt.hop - 1}
     if nxt.done:
-        _publish_hop(s3, store, nxt)
-        write_manifest(s3, store.bucket, store.layout, nxt)
-        return {"run_id": nxt.run_id, "status": "duplicate", "hop": nxt.hop - 1}
-    # The committer may have died before publishing its parts (it publishes while it launches):
-    # copying them again is idempotent.
+        _finish_run(s3, store, nxt, unless_finished=True)
+        return duplicate
+    if exists(s3, store.bucket, store.layout.launched(nxt.hop)):
+        return duplicate  # the committer published the hop's parts and launched its successor
+    # The committer died after its commit: publishing again is idempotent, and a second launch
+    # (if its invoke did go out) is one more duplicate of the next hop.
+    logger.warning("finishing a committed hop that was never marked launched", extra={"next_hop": nxt.hop})
     _publish_hop(s3, store, nxt)
-    if not exists(s3, store.bucket, store.layout.launched(nxt.hop)):
-        # Committed but never launched: the committer died between commit and invoke.
-        logger.warning("relaunching a committed hop that was never launched", extra={"next_hop": nxt.hop})
-        _launch(s3, store, pointer, nxt.code_version, context)
-    return {"run_id": nxt.run_id, "status": "duplicate", "hop": nxt.hop - 1}
+    _launch(s3, store, pointer, nxt.code_version, context)
+    return duplicate
+
+
+def _finish_run(s3: S3Client, store: CheckpointStore, done: Checkpoint, *, unless_finished: bool) -> None:
+    """Publish the last hop's parts, then the manifest (so a manifest means every part is in
+    place); a later attempt that finds the manifest has nothing left to do."""
+    if unless_finished and exists(s3, store.bucket, store.layout.manifest()):
+        return
+    _publish_hop(s3, store, done)
+    write_manifest(s3, store.bucket, store.layout, done)
 
 
 def _publish_hop(s3: S3Client, store: CheckpointStore, committed: Checkpoint) -> None:
@@ -381,12 +389,16 @@ def _publish_hop(s3: S3Client, store: CheckpointStore, committed: Checkpoint) ->
 
 
 def _launch(s3: S3Client, store: CheckpointStore, pointer: Pointer, code_version: str, context: LambdaContext) -> None:
+    _invoke_next(pointer, code_version, context)
+    mark_launched(s3, store.bucket, store.layout, pointer.hop, context.aws_request_id)
+
+
+def _invoke_next(pointer: Pointer, code_version: str, context: LambdaContext) -> None:
     lambda_client().invoke(
         FunctionName=versions.function_arn_to_invoke(context.invoked_function_arn, code_version),
         InvocationType="Event",
         Payload=json.dumps(pointer.to_event()).encode(),
     )
-    mark_launched(s3, store.bucket, store.layout, pointer.hop, context.aws_request_id)
 
 
 def _end_run(

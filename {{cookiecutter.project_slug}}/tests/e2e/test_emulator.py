@@ -5,7 +5,11 @@ and that closing it leaves no process or port behind."""
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +19,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
+from devtools import pool
 from devtools.emulator import Emulator
 from devtools.faults import Faults
 from devtools.proc import pid_alive, port_open
@@ -23,7 +28,7 @@ from devtools.s3_server import DUMMY_CREDENTIALS, MotoServer
 pytestmark = pytest.mark.e2e
 
 HANDLER = """
-import json, os, time
+import json, os, signal, time
 import boto3
 
 CALLS = 0  # module state: survives on a warm sandbox only
@@ -34,6 +39,11 @@ def lambda_handler(event, context):
     action = event.get("action")
     if action == "sleep":
         time.sleep(event["seconds"])
+    if action == "spin":
+        while True:
+            spin_here = 1
+    if action == "freeze":
+        os.kill(os.getpid(), signal.SIGSTOP)
     if action == "raise":
         raise RuntimeError("boom " + str(event.get("n")))
     if action == "chain" and event["hop"] < event["last"]:
@@ -161,6 +171,45 @@ def test_deadline_kills_and_async_retries_end_in_an_on_failure_record(make_emula
     assert record["responsePayload"]["errorType"] == "Sandbox.Timedout"
     assert record["requestContext"]["approximateInvokeCount"] == 4
     assert all(not pid_alive(row.pid) for row in em.timeline), "a timed-out sandbox is SIGKILLed"
+
+
+def test_a_timeout_ends_the_sandbox_at_its_deadline_and_logs_where_it_was(
+    make_emulator: Any, handler_dir: Path
+) -> None:
+    em = make_emulator(timeout_ms=400, faults="retries:0")
+    em.submit_async({"action": "spin"})
+    assert em.run(30)
+    assert em.stats.timeouts == 1
+    (row,) = em.timeline
+    assert 400 <= row.end_ms - row.start_ms < 5000, "ended by its own watchdog, not the 5 s backstop"
+    log = (handler_dir / "log.txt").read_text()
+    assert "Timeout (0:00:00." in log and "in lambda_handler" in log, log[-2000:]
+
+
+def test_a_sandbox_that_cannot_end_itself_is_killed_after_a_grace(
+    make_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pool, "STUCK_GRACE_S", 0.5)
+    em = make_emulator(timeout_ms=300, faults="retries:0")
+    em.submit_async({"action": "freeze"})  # SIGSTOP: its watchdog thread is frozen too
+    assert em.run(30)
+    assert em.stats.timeouts == 1 and em.stats.crashes == 0
+    assert all(not pid_alive(row.pid) for row in em.timeline)
+
+
+def test_a_reply_sent_before_the_deadline_counts_even_if_read_after_it() -> None:
+    """A loaded host may wake the emulator late; the worker's answer was in time, Lambda's would be too."""
+    ours, theirs = socket.socketpair()
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    worker = pool.Worker(proc=proc, sock=ours, tmpdir="", number=1)
+    theirs.sendall(json.dumps({"type": "result", "ok": True, "result": 1}).encode() + b"\n")
+    try:
+        assert worker._read_line(time.monotonic() - 1.0) == {"type": "result", "ok": True, "result": 1}
+        assert worker._read_line(time.monotonic() - 1.0) is None  # nothing more: no wait either
+    finally:
+        ours.close()
+        theirs.close()
 
 
 def test_exceptions_are_retried_the_configured_number_of_times(make_emulator: Any) -> None:

@@ -136,14 +136,18 @@ def test_every_payload_delivered_twice(h: Harness, single: Outcome) -> None:
     h.invoke(event, BUDGET)  # a duplicate S3 event: the same run, nothing launched twice
     done = 0
     results = []
+    writes = FlakyS3(h.s3, lambda n, key: None)
     while done < len(h.lam.payloads):
         payload = h.lam.payloads[done]
         done += 1
         results.append(h.invoke(payload, BUDGET)["status"])
-        results.append(h.invoke(payload, BUDGET)["status"])  # the duplicate, after the original
+        with mock.patch.object(handler, "s3_client", lambda: writes):
+            results.append(h.invoke(payload, BUDGET)["status"])  # the duplicate, after the original
     run_id = run_ids(h)[0]
     same(h.outcome(run_id), single)
     assert results.count("duplicate") == len(results) // 2
+    # A duplicate of a finished hop writes nothing: no part copied again, no marker, no manifest.
+    assert writes.puts == []
     # Every hop was launched exactly once: duplicates found it committed and launched.
     hops = [p["hop"] for p in h.lam.payloads]
     assert hops == list(range(1, len(hops) + 1))
