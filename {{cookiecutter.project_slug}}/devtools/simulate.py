@@ -492,6 +492,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     where.append(f"logs {opts.log}" if opts.log else "logs: terminal")
     print("  " + "   ".join(w for w in where if w))
+    run_id = summary.get("run_id")
+    if opts.keep_state is not None and run_id:
+        again = "" if summary["status"] == "succeeded" else f"   make resume RUN={run_id}  (after fixing the cause)"
+        print(f"  make status RUN={run_id}{again}")
     if summary.get("interrupted"):
         return EXIT_INTERRUPTED
     return 0 if summary["status"] == "succeeded" else EXIT_FAILED

@@ -84,7 +84,7 @@ def render_summary(summary: dict[str, Any]) -> str:
     cache = summary.get("cache_hits")
     s = summary
     lines = [
-        f"simulate: run {s['status'].upper()} in {s['wall_ms'] / 1000:.1f} s"
+        f"simulate: run {s.get('run_id') or '(none started)'} {s['status'].upper()} in {s['wall_ms'] / 1000:.1f} s"
         + (f" - {s.get('error')}" if not ok else ""),
         f"  hops {s['hops']}   records {s.get('records')} (bad {s.get('bad_records')})"
         f"   timeout {s['timeout_ms']} ms   faults {s['faults'] or 'none'} seed {s['seed']}",

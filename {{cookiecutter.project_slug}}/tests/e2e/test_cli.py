@@ -57,11 +57,15 @@ def _env() -> dict[str, str]:
 
 
 def test_success_exits_zero_writes_files_and_cleans_up(tmp_path: Path, mode: str) -> None:
-    argv, log = _cli(tmp_path, make_input(mode, 120_000, seed=3), "--timeout-ms", "200")
+    state = tmp_path / "state"
+    argv, log = _cli(tmp_path, make_input(mode, 120_000, seed=3), "--timeout-ms", "200", "--keep-state", str(state))
     done = subprocess.run(argv, cwd=PROJECT_DIR, env=_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["status"] == "succeeded"
+    run_id = summary["run_id"]
+    assert f"simulate: run {run_id} SUCCEEDED" in done.stdout
+    assert f"make status RUN={run_id}\n" in done.stdout, "a successful run names what status needs, not resume"
     assert (tmp_path / "out").stat().st_size > 0
     assert "timeline:" in done.stdout and "bytes fetched" in done.stdout
     assert '"level"' not in done.stdout + done.stderr, "handler logs belong in the log file"
@@ -76,6 +80,7 @@ def test_failure_exits_nonzero_with_empty_output_and_cleans_up(tmp_path: Path, m
     assert done.returncode == 1, done.stdout + done.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["error"]
+    assert f"simulate: run {summary['run_id']} FAILED" in done.stdout
     assert (tmp_path / "out").read_bytes() == b""
     _assert_nothing_left(log)
 
