@@ -7,7 +7,6 @@ emulator all talk to one S3 over real HTTP, exactly as they would to AWS.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -27,16 +26,17 @@ DUMMY_CREDENTIALS = {
 }
 
 
+# So that `python -m devtools.moto_ranges` imports this devtools whatever the caller's path.
+_DEVTOOLS_PARENT = str(Path(__file__).resolve().parent.parent)
+
+
 class S3ServerError(RuntimeError):
     """moto_server did not come up."""
 
 
 def _moto_argv(port: int) -> list[str]:
-    exe = Path(sys.executable).with_name("moto_server")
-    base = [str(exe)] if exe.exists() else [shutil.which("moto_server") or ""]
-    if not base[0]:
-        base = [sys.executable, "-m", "moto.server"]
-    return [*base, "-H", "127.0.0.1", "-p", str(port)]
+    """moto_server, with ranged GETs that read only their range (devtools.moto_ranges)."""
+    return [sys.executable, "-m", "devtools.moto_ranges", "-H", "127.0.0.1", "-p", str(port)]
 
 
 class MotoServer:
@@ -69,7 +69,11 @@ class MotoServer:
                 stdout=self.log or subprocess.DEVNULL,
                 stderr=subprocess.STDOUT if self.log else subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches the emulator, which stops us by PID
-                env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"},
+                env={
+                    **os.environ,
+                    "MOTO_ALLOW_NONEXISTENT_REGION": "true",
+                    "PYTHONPATH": os.pathsep.join(filter(None, [_DEVTOOLS_PARENT, os.environ.get("PYTHONPATH")])),
+                },
             )
             if self._wait_up():
                 return self

@@ -27,16 +27,19 @@ class RecordReader:
         self._size = size
         self._chunk = cfg.bytes_chunk_size
         self._pending = b""
+        self._pos = 0  # where the unread part of _pending starts
         self.context = context
 
     def _take(self, size: int) -> bytes:
-        """The next `size` bytes (fewer only at the end of the object), joined once."""
-        pending = self._pending
-        if len(pending) >= size:
-            self._pending = pending[size:]
-            return pending[:size] if len(pending) > size else pending
-        pieces = [pending] if pending else []
-        have = len(pending)
+        """The next `size` bytes (fewer only at the end of the object), each byte copied at most
+        once more: slicing off the rest of a read chunk per record would copy the chunk once per
+        record (quadratic when records are much smaller than the reads)."""
+        pending, pos = self._pending, self._pos
+        if len(pending) - pos >= size:
+            self._pos = pos + size
+            return pending if pos == 0 and len(pending) == size else pending[pos : pos + size]
+        pieces = [pending[pos:]] if pos < len(pending) else []
+        have = len(pending) - pos
         while have < size:
             piece = next(self._chunks, None)
             if piece is None:
@@ -44,7 +47,7 @@ class RecordReader:
             pieces.append(piece)
             have += len(piece)
         data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-        self._pending = data[size:]
+        self._pending, self._pos = data, min(size, len(data))
         return data[:size] if len(data) > size else data
 
     def read_batch(self, max_records: int, out_of_time: OutOfTime) -> Batch:

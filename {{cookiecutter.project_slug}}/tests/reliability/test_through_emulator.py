@@ -135,9 +135,7 @@ def test_simulate_overwrite_with_restart_policy(server: MotoServer, tmp_path: Pa
 
 def test_local_status_and_resume_after_a_depth_guard_trip(tmp_path: Path) -> None:
 {%- if cookiecutter.processing_mode == "bytes" %}
-    # More than hop 0 can finish at 200 ms, so MAX_HOPS=1 trips; not larger: moto's server copies
-    # the whole object for every ranged GET, so a 40 MB object would cost each read ~0.1 s.
-    data = chain_input()
+    data = chain_input()  # 10 MB of raw chunks: more than hop 0 can finish at 200 ms, so MAX_HOPS=1 trips
 {%- else %}
     data = chain_input() * 4  # more than hop 0 can finish at 200 ms, so MAX_HOPS=1 trips
 {%- endif %}

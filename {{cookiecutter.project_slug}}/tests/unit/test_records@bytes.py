@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tracemalloc
 
 import pytest
 
 from {{ cookiecutter.__package_name }}.config import Config
-from {{ cookiecutter.__package_name }}.records import MODE, OUTPUT_EXT, encode_output
+from {{ cookiecutter.__package_name }}.records import MODE, OUTPUT_EXT, RecordReader, encode_output
 
 from .harness import assert_resumable, read_all
 
@@ -55,3 +56,22 @@ def test_output_is_the_concatenation() -> None:
 def test_output_items_must_be_bytes() -> None:
     with pytest.raises(TypeError, match="must return bytes items, got str"):
         encode_output([b"ok", "text"])
+
+
+def test_small_records_from_big_reads_copy_each_byte_once() -> None:
+    """1 KiB records from one 8 MiB read: memory stays at the read plus a record (copying the rest
+    of the read per record would hold two reads at once, and copy it 8192 times)."""
+    data = os.urandom(8 << 20)
+    cfg = dataclasses.replace(Config.from_env({}), bytes_chunk_size=1024)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        reader = RecordReader(iter([data]), 0, 0, {}, len(data), cfg)
+        taken = 0
+        while not (batch := reader.read_batch(64, lambda: False)).eof:
+            taken += sum(len(r) for r in batch.records)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert taken + sum(len(r) for r in batch.records) == len(data)
+    assert peak < (1 << 20), f"peak {peak} bytes over the read itself"
