@@ -17,8 +17,8 @@ import argparse
 import sys
 
 from . import stack_template
+from .package import deployed_package
 from .project import ROOT
-from .status import deployed_package
 
 
 def check(overrides: str, env: str = "default") -> stack_template.Stack:

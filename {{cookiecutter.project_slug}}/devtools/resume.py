@@ -22,95 +22,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import project
-from .simulate import parse_env
-from .status import DEFAULT_STATE_DIR, config, deployed_package, render, run_status, target_for
+from .cli_args import parse_env
+from .emulator import Emulator
+from .local_state import DEFAULT_STATE_DIR, LocalState
+from .package import config, deployed_package
+from .status import render, run_status
+from .targets import Target, target_for
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
-
-
-# -- the emulator's state, kept between commands ------------------------------------------------------
-@dataclass
-class LocalState:
-    """A copy of one simulated run's bucket on disk: every object, plus how the function was set up."""
-
-    path: Path
-    bucket: str
-    keys: dict[str, str]  # S3 key -> file name under path/objects
-    env: dict[str, str] = field(default_factory=dict)
-    timeout_ms: int = 900_000
-    server: Any = None
-
-    @staticmethod
-    def save(
-        s3: Any, bucket: str, state_dir: Path, env: dict[str, str] | None = None, timeout_ms: int = 900_000
-    ) -> Path:
-        """Copy every object of `bucket` to state_dir/<bucket>/ (replacing an older copy)."""
-        dest = state_dir / bucket
-        tmp = state_dir / f".{bucket}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        (tmp / "objects").mkdir(parents=True)
-        keys: dict[str, str] = {}
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            for obj in page.get("Contents", []):
-                name = f"{len(keys):06d}"
-                (tmp / "objects" / name).write_bytes(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
-                keys[obj["Key"]] = name
-        doc = {"bucket": bucket, "saved_at": time.time(), "keys": keys, "env": env or {}, "timeout_ms": timeout_ms}
-        (tmp / "index.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False))
-        shutil.rmtree(dest, ignore_errors=True)
-        tmp.rename(dest)
-        return dest
-
-    @classmethod
-    def load(cls, path: Path) -> LocalState:
-        doc = json.loads((path / "index.json").read_text())
-        return cls(path, doc["bucket"], doc["keys"], doc.get("env", {}), int(doc.get("timeout_ms", 900_000)))
-
-    @classmethod
-    def find(cls, state_dir: Path, run_id: str) -> LocalState | None:
-        """The newest kept bucket that holds `run_id`."""
-        marker = f"{project.STATE_PREFIX}runs/{run_id}/"
-        found: list[LocalState] = []
-        for index in state_dir.glob("*/index.json"):
-            state = cls.load(index.parent)
-            if any(k.startswith(marker) for k in state.keys):
-                found.append(state)
-        found.sort(key=lambda s: (s.path / "index.json").stat().st_mtime)
-        return found[-1] if found else None
-
-    @contextmanager
-    def serve(self) -> Iterator[Any]:
-        """A moto S3 server holding this bucket again (stopped on exit); yields its client."""
-        from .s3_server import MotoServer
-
-        with MotoServer() as server:
-            self.server = server
-            s3 = server.client(region=project.REGION)
-            if project.REGION == "us-east-1":
-                s3.create_bucket(Bucket=self.bucket)
-            else:
-                s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": project.REGION})
-            for key, name in self.keys.items():
-                s3.put_object(Bucket=self.bucket, Key=key, Body=(self.path / "objects" / name).read_bytes())
-            try:
-                yield s3
-            finally:
-                self.server = None
-
-
-def save_state(s3: Any, bucket: str, state_dir: Path, env: dict[str, str], timeout_ms: int) -> Path:
-    """What `make simulate` calls to keep a run for `make status` / `make resume`."""
-    return LocalState.save(s3, bucket, state_dir, env, timeout_ms)
 
 
 # -- resuming ---------------------------------------------------------------------------------------
@@ -138,8 +64,6 @@ def resume_local(
     handler: str = project.HANDLER,
 ) -> dict[str, Any]:
     """Run the resume through the Lambda emulator against the restored bucket; keep the new state."""
-    from .emulator import Emulator
-
     function_env = {**project.function_env(), **local.env, **env}
     log_fh = None
     if log is not None:
@@ -180,7 +104,7 @@ def resume_local(
     return status
 
 
-def resume_deployed(target: Any, run_id: str, wait_s: float, poll_s: float = 5.0) -> dict[str, Any]:
+def resume_deployed(target: Target, run_id: str, wait_s: float, poll_s: float = 5.0) -> dict[str, Any]:
     if not target.function:
         raise LookupError("no function to invoke: pass --stack (or STACK) or --function (or FUNCTION)")
     before = run_status(target.s3, target.bucket, run_id)
@@ -240,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with target_for(a.run_id, a.bucket, a.stack, a.state_dir, a.function) as target:
             local = target.local is not None
-            if local:
+            if target.local is not None:
                 status = resume_local(
                     target.local,
                     target.s3,

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import datetime as dt
 import json
-import re
 import signal
 import sys
 import threading
@@ -23,11 +21,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote_plus
 
 from . import project
+from .cli_args import parse_env
 from .emulator import Emulator
 from .faults import Faults, FaultSpecError
+from .local_state import LocalState
+from .s3_docs import get_json, s3_event
 from .s3_server import MotoServer
 from .timeline import Progress, checkpoints, hop_timeline, render_summary, render_timeline
 
@@ -37,7 +37,7 @@ EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 @dataclass
 class Options:
     input: Path
-    timeout_ms: int = 900_000
+    timeout_ms: int  # parse_args: TIMEOUT_MS, else the function's Timeout in template.yaml
     faults: Faults = field(default_factory=Faults)
     seed: int | None = None
     output: Path | None = None
@@ -68,6 +68,13 @@ class Interrupted(Exception):
     """SIGINT or SIGTERM arrived: stop everything and report a failed run."""
 
 
+def allowed_concurrency(asked: int) -> int:
+    """Sandboxes that may run at once: the function's reserved concurrency caps them, as in AWS
+    (where a run's hops, duplicates and retries and other uploads' runs share those sandboxes)."""
+    reserved = project.FUNCTION.reserved_concurrency
+    return asked if not reserved else min(asked, reserved)
+
+
 def input_key(path: Path, explicit: str | None) -> str:
     """Where INPUT lands: under the input prefix, ending with the input suffix, so the trigger matches."""
     key = explicit or f"{project.INPUT_PREFIX}{path.name}"
@@ -76,40 +83,6 @@ def input_key(path: Path, explicit: str | None) -> str:
     if not key.endswith(project.INPUT_SUFFIX):
         key += project.INPUT_SUFFIX
     return key
-
-
-def s3_event(bucket: str, key: str, etag: str, size: int, region: str) -> dict[str, Any]:
-    """The ObjectCreated:Put notification S3 would send (the key URL-encoded, as S3 does)."""
-    now = dt.datetime.now(dt.UTC)
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": region,
-                "eventTime": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-                "eventName": "ObjectCreated:Put",
-                "userIdentity": {"principalId": "AWS:SIMULATE"},
-                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-                "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper(), "x-amz-id-2": "sim"},
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": "simulate",
-                    "bucket": {
-                        "name": bucket,
-                        "ownerIdentity": {"principalId": "SIMULATE"},
-                        "arn": f"arn:aws:s3:::{bucket}",
-                    },
-                    "object": {
-                        "key": quote_plus(key, safe="/"),
-                        "size": size,
-                        "eTag": etag.strip('"'),
-                        "sequencer": f"{time.time_ns():016X}",
-                    },
-                },
-            }
-        ]
-    }
 
 
 def changed_copy(data: bytes) -> bytes:
@@ -126,14 +99,6 @@ def changed_copy(data: bytes) -> bytes:
                 return bytes(out)
     out[mid] ^= 0x01
     return bytes(out)
-
-
-def get_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    try:
-        doc: dict[str, Any] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    except s3.exceptions.NoSuchKey:
-        return None
-    return doc
 
 
 def run_ids(s3: Any, bucket: str) -> list[str]:
@@ -226,7 +191,7 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
             seed=opts.seed,
             region=project.REGION,
             memory_mb=project.MEMORY_MB,
-            concurrency=opts.concurrency,
+            concurrency=allowed_concurrency(opts.concurrency),
             cwd=str(opts.project_dir),
             pythonpath=[str(opts.project_dir / "src"), str(opts.project_dir)],
             log=log,
@@ -245,9 +210,7 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
             progress = None
         summary = _collect(s3, bucket, emulator, len(data), finished, opts)
         if opts.keep_state is not None:
-            from .resume import save_state
-
-            save_state(s3, bucket, opts.keep_state, opts.env, opts.timeout_ms)
+            LocalState.save(s3, bucket, opts.keep_state, opts.env, opts.timeout_ms)
         summary["cache_hits"] = summary.get("cache_hits") or cache_hits_from_log(opts.log, log_start)
         summary["wall_ms"] = round((time.monotonic() - started) * 1000)
         if opts.output is not None:
@@ -295,6 +258,7 @@ def _blank_summary(opts: Options, size: int) -> dict[str, Any]:
         "result": None,
         "cache_hits": None,
         "timeout_ms": opts.timeout_ms,
+        "concurrency": allowed_concurrency(opts.concurrency),
         "faults": opts.faults.describe(),
         "seed": opts.seed,
         "invocations": 0,
@@ -356,6 +320,7 @@ def _collect(s3: Any, bucket: str, emulator: Emulator, size: int, finished: bool
         "result": manifest.get("result") if manifest else None,
         "cache_hits": manifest.get("cache_hits") if manifest else None,
         "timeout_ms": opts.timeout_ms,
+        "concurrency": allowed_concurrency(opts.concurrency),
         "faults": opts.faults.describe(),
         "seed": opts.seed,
         **em,
@@ -411,20 +376,12 @@ def _write_output(s3: Any, bucket: str, summary: dict[str, Any], path: Path) -> 
             out.write(s3.get_object(Bucket=bucket, Key=part["key"])["Body"].read())
 
 
-def parse_env(items: list[str]) -> dict[str, str]:
-    env = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise SystemExit(f"ERROR: --env {item!r} must look like NAME=value")
-        env[name] = value
-    return env
-
-
 def parse_args(argv: list[str] | None) -> Options:
     p = argparse.ArgumentParser(prog="python -m devtools.simulate", description=__doc__.splitlines()[0])
     p.add_argument("--input", required=True, type=Path, help="the file to upload and process")
-    p.add_argument("--timeout-ms", type=int, default=900_000, help="the function timeout (>= 100 sensible)")
+    p.add_argument(
+        "--timeout-ms", type=int, default=None, help="the function timeout (default: template.yaml's; >= 100 sensible)"
+    )
     p.add_argument("--faults", default="", help="kill:P,duplicate:P,recycle:P,overwrite:H,deploy:H,retries:N")
     p.add_argument("--seed", type=int, default=None, help="makes the faults repeatable")
     p.add_argument("--output", type=Path, default=None, help="where to write the committed output")
@@ -434,7 +391,9 @@ def parse_args(argv: list[str] | None) -> Options:
     p.add_argument("--key", default=None, help="S3 key for INPUT (default: input prefix + file name)")
     p.add_argument("--env", action="append", default=[], help="extra function env NAME=value (repeatable)")
     p.add_argument("--max-wall-s", type=float, default=1800.0, help="safety timeout for the whole run")
-    p.add_argument("--concurrency", type=int, default=4, help="sandboxes that may run at once")
+    p.add_argument(
+        "--concurrency", type=int, default=4, help="sandboxes that may run at once (at most the reserved concurrency)"
+    )
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--keep-state", type=Path, default=None, help="keep the run here for make status/resume")
     p.add_argument(
@@ -445,7 +404,8 @@ def parse_args(argv: list[str] | None) -> Options:
     a = p.parse_args(argv)
     if not a.input.is_file():
         raise SystemExit(f"ERROR: INPUT={a.input} is not a file")
-    if a.timeout_ms < 1:
+    timeout_ms = project.FUNCTION.timeout_s * 1000 if a.timeout_ms is None else a.timeout_ms
+    if timeout_ms < 1:
         raise SystemExit("ERROR: TIMEOUT_MS must be a positive number of milliseconds")
     try:
         faults = Faults.parse(a.faults, default_retries=project.ASYNC_RETRIES)
@@ -453,7 +413,7 @@ def parse_args(argv: list[str] | None) -> Options:
         raise SystemExit(f"ERROR: {exc}") from None
     return Options(
         input=a.input,
-        timeout_ms=a.timeout_ms,
+        timeout_ms=timeout_ms,
         faults=faults,
         seed=a.seed,
         output=a.output,

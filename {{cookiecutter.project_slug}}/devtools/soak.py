@@ -29,11 +29,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from . import project
+from . import passthrough, project
 from .emulator import Emulator
 from .faults import Faults
+from .package import deployed_package
+from .s3_docs import get_json, s3_event
 from .s3_server import MotoServer
-from .simulate import get_json
 
 # Small reads and batches, so that small inputs are cut into many hops at short timeouts.
 CHAIN_ENV = {
@@ -167,20 +168,17 @@ def check_output(mode: str, output: bytes, expected: Generated, version: str) ->
 def single_pass(mode: str, data: bytes, env: dict[str, str]) -> tuple[bytes, int, int]:
     """The reference: the mode's reader and the framework's own process.py (devtools.passthrough)
     over the whole object in one go, no S3."""
-    from . import passthrough as process
-    from .status import deployed_package
-
     config = deployed_package("config")
     records = deployed_package("records")
     cfg = config.Config.from_env({"INPUT_PREFIX": project.INPUT_PREFIX, "INPUT_SUFFIX": project.INPUT_SUFFIX, **env})
     reader = records.RecordReader(iter([data]), 0, 0, {}, len(data), cfg)
-    state = process.initial_state()
+    state = passthrough.initial_state()
     out: list[bytes] = []
     n = bad = 0
     while True:
         batch = reader.read_batch(1_000_000, lambda: False)
         if batch.records:
-            out.append(records.encode_output(process.process_batch(batch.records, state)))
+            out.append(records.encode_output(passthrough.process_batch(batch.records, state)))
         n += len(batch.records)
         bad += len(batch.bad)
         if batch.eof:
@@ -200,8 +198,6 @@ def slow_handler(event: Any, context: Any) -> Any:
     timeouts (and exercise the adaptive margin) while keeping the machine's CPUs free.
     """
     import os
-
-    from . import passthrough
 
     handler = importlib.import_module(f"{project.PACKAGE}.handler")
     if not _SLOWED:
@@ -279,7 +275,6 @@ def _committed(s3: Any, bucket: str, manifest: dict[str, Any]) -> bytes:
 def run_chain(spec: ChainSpec, server: MotoServer, log: Any = None, max_resumes: int = 3) -> ChainResult:
     """Run one chain through the emulator and judge its committed output."""
     # Imported here: the package is importable only with src/ on the path (python -m from the project).
-    from .status import deployed_package
 
     layout_mod = deployed_package("layout")
     runs_mod = deployed_package("runs")
@@ -299,8 +294,6 @@ def run_chain(spec: ChainSpec, server: MotoServer, log: Any = None, max_resumes:
     def before_hop(hop: int) -> None:
         if spec.faults.overwrite == hop and not fired:
             fired.append(s3.put_object(Bucket=bucket, Key=key, Body=versions["B"].data)["ETag"])
-
-    from .simulate import s3_event
 
     env = {**project.function_env(), **CHAIN_ENV, "ON_OBJECT_CHANGE": spec.policy, "SOAK_RECORD_US": str(RECORD_US)}
     emulator = Emulator(

@@ -9,7 +9,7 @@
 #   SIM_ARGS passes more flags, e.g. SIM_ARGS="--env MAX_HOPS=50" (python -m devtools.simulate --help).
 
 INPUT ?=
-TIMEOUT_MS ?= 900000
+TIMEOUT_MS ?=  # default: the function's Timeout in template.yaml (with PARAMS)
 FAULTS ?=
 SEED ?=
 OUTPUT ?= .simulate/output.{% if cookiecutter.processing_mode == "bytes" %}bin{% else %}jsonl{% endif %}
@@ -21,7 +21,7 @@ SIM_ARGS ?=
 
 simulate: $(STAMP) ## run the recursive chain locally: make simulate INPUT=file [TIMEOUT_MS= FAULTS= SEED= PARAMS=]
 	@if [ -z "$(INPUT)" ]; then echo "ERROR: say which file to process: make simulate INPUT=<file>" >&2; exit 2; fi
-	PARAMS=$(SQ_PARAMS) $(PY) -m devtools.simulate --input "$(INPUT)" --timeout-ms "$(TIMEOUT_MS)" \
+	PARAMS=$(SQ_PARAMS) $(PY) -m devtools.simulate --input "$(INPUT)" $(if $(strip $(TIMEOUT_MS)),--timeout-ms "$(TIMEOUT_MS)") \
 	  $(if $(strip $(FAULTS)),--faults "$(FAULTS)") $(if $(strip $(SEED)),--seed "$(SEED)") \
 	  --output "$(OUTPUT)" --summary "$(SUMMARY)" --log "$(SIM_LOG)" \
 	  $(if $(filter 1 yes true,$(VERBOSE)),--verbose) $(SIM_ARGS)

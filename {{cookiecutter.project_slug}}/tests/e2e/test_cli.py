@@ -139,6 +139,22 @@ def test_make_simulate_takes_stack_parameters_like_make_deploy(tmp_path: Path, m
     assert "ERROR: MaxHops=0 must be between 1" in bad.stderr
 
 
+def test_make_simulate_takes_the_timeout_and_concurrency_from_the_template(tmp_path: Path, mode: str) -> None:
+    """Without TIMEOUT_MS the function's Timeout applies; ReservedConcurrency caps the sandboxes."""
+    src = tmp_path / f"input{project.INPUT_SUFFIX}"
+    src.write_bytes(make_input(mode, 20_000, seed=8))
+    summary = tmp_path / "summary.json"
+    make = [
+        "make", "--no-print-directory", "simulate", f"INPUT={src}", "PARAMS=Timeout=7 ReservedConcurrency=1",
+        f"SUMMARY={summary}", f"OUTPUT={tmp_path / 'out'}", f"SIM_LOG={tmp_path / 'sim.log'}",
+        "SIM_ARGS=--no-progress --handler devtools.passthrough.lambda_handler",
+    ]  # fmt: skip
+    done = subprocess.run(make, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(summary.read_text())
+    assert (result["status"], result["timeout_ms"], result["concurrency"]) == ("succeeded", 7000, 1)
+
+
 def test_faults_deploy_publishes_a_version_mid_run_and_the_run_stays_on_its_own(tmp_path: Path, mode: str) -> None:
     data = make_input(mode, sized(mode, 2_000_000), seed=7)  # several hops at 150 ms
     argv, log = _cli(tmp_path, data, "--timeout-ms", "150", "--faults", "deploy:1")

@@ -20,6 +20,7 @@ import pytest
 from devtools import project, simulate
 from devtools.emulator import Emulator
 from devtools.faults import Faults
+from devtools.s3_docs import s3_event
 from devtools.s3_server import DUMMY_CREDENTIALS, MotoServer
 from devtools.soak import CHAIN_ENV, FAILING, ChainSpec, generate, run_chain, single_pass, totals
 
@@ -190,7 +191,7 @@ def test_deployed_status_and_resume_through_the_apis(server: MotoServer, tmp_pat
     }
     env = {**project.function_env(), **CHAIN_ENV}
     with Emulator(function_env={**env, "MAX_HOPS": "1"}, **common) as first:
-        first.submit_async(simulate.s3_event(bucket, key, etag, len(data), project.REGION))
+        first.submit_async(s3_event(bucket, key, etag, len(data), project.REGION))
         assert first.run(120)
     listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"{project.STATE_PREFIX}runs/", Delimiter="/")
     (run_id,) = [p["Prefix"].split("/")[-2] for p in listing["CommonPrefixes"]]
@@ -257,7 +258,7 @@ def test_a_deploy_mid_run_leaves_the_run_on_its_version(server: MotoServer, tmp_
         before_hop=before_hop,
     )
     with emulator:
-        emulator.submit_async(simulate.s3_event(bucket, key, etag, len(data), project.REGION))
+        emulator.submit_async(s3_event(bucket, key, etag, len(data), project.REGION))
         assert emulator.run(180), "the run did not finish"
         assert published == ["2"], "the deploy must happen mid-run (hop 2 was reached)"
         rows = emulator.summary()["timeline"]
@@ -273,7 +274,7 @@ def test_a_deploy_mid_run_leaves_the_run_on_its_version(server: MotoServer, tmp_
         # a new upload goes through the alias, now on version 2
         later = f"{project.INPUT_PREFIX}second{project.INPUT_SUFFIX}"
         etag2 = s3.put_object(Bucket=bucket, Key=later, Body=b"x")["ETag"]
-        emulator.submit_async(simulate.s3_event(bucket, later, etag2, 1, project.REGION))
+        emulator.submit_async(s3_event(bucket, later, etag2, 1, project.REGION))
         emulator.run(60)
         new_rows = emulator.summary()["timeline"][len(rows) :]
         assert new_rows and {r["version"] for r in new_rows} == {"2"}
