@@ -107,7 +107,7 @@ def main() -> None:
     log = work / "chain.log"
     runs: list[dict[str, Any]] = []
     try:
-        with CountingS3(work / "moto-chain.log") as server:
+        with CountingS3(project, work / "moto-chain.log") as server:
             single: list[dict[str, Any]] = []
             chain: list[dict[str, Any]] = []
             for r in range(args.rounds):

@@ -41,7 +41,8 @@ class CountingS3:
     Duck-types what devtools.simulate.run(server=...) uses: endpoint, port, pid, client(), stop().
     """
 
-    def __init__(self, log: Path | None = None) -> None:
+    def __init__(self, project: Path, log: Path | None = None) -> None:
+        self.project = project  # its devtools.moto_ranges streams ranged GETs as S3 does
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = log
@@ -65,7 +66,11 @@ class CountingS3:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true", "PYTHONPATH": str(ROOT)},
+                env={
+                    **os.environ,
+                    "MOTO_ALLOW_NONEXISTENT_REGION": "true",
+                    "PYTHONPATH": f"{ROOT}{os.pathsep}{self.project}",
+                },
             )
             end = time.monotonic() + 30
             while time.monotonic() < end and self.proc.poll() is None:

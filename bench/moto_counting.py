@@ -4,7 +4,11 @@ Every GET response body is counted per request path, on the server side, so what
 is measured whatever the handler's own bookkeeping says (uncommitted, killed and duplicate attempts
 included). `GET /__bench__/counters` returns {path: {"requests": n, "bytes": b}}; `DELETE` resets.
 
-Run as `python -m bench.moto_counting <port>` in an environment that has moto[server].
+Ranged GETs are served by the baked project's devtools.moto_ranges, as the emulator serves them:
+S3 streams a range, where plain moto copies the whole object for each one (which the bytes chain
+would measure instead of the handler).
+
+Run as `python -m bench.moto_counting <port>` with moto[server] and the baked project on the path.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from devtools import moto_ranges
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
@@ -69,6 +74,7 @@ class CountingMiddleware:
 def main(argv: list[str]) -> None:
     port = int(argv[0])
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    moto_ranges.install()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple("127.0.0.1", port, CountingMiddleware(app), threaded=True, request_handler=MotoRequestHandler)
 

@@ -78,7 +78,7 @@ def main() -> None:
     work: Path = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     hops: list[dict[str, Any]] = []
-    with CountingS3(work / "moto-rss.log") as server:
+    with CountingS3(project, work / "moto-rss.log") as server:
         s3 = server.client()
         for i, size in enumerate(int(s) for s in args.sizes.split(",")):
             bucket = f"bench-rss-{i}"

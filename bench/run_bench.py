@@ -146,17 +146,28 @@ def machine(py: Path) -> dict[str, Any]:
         pass
     code = "import sys; print(sys.version.split()[0])"
     version = subprocess.run([str(py), "-c", code], capture_output=True, text=True)
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = (0.0, 0.0, 0.0)
     return {
         "cpu_model": model,
         "cores": os.cpu_count(),
         "python": version.stdout.strip(),
         "platform": platform.platform(),
-        "load_avg_at_start": [round(x, 2) for x in load],
+        "load_avg_at_start": load_average(),
     }
+
+
+def load_average() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return [0.0, 0.0, 0.0]
+
+
+def load_warning(load: list[float]) -> str | None:
+    """Figures taken while other work shares the cores are slower and noisier: say so beside them."""
+    cores = os.cpu_count() or 1
+    if load[0] <= cores:
+        return None
+    return f"load average {load[0]:.2f} is above 1 per core ({cores} cores): other work shared the machine"
 
 
 def fmt(x: Any, digits: int = 2) -> str:
@@ -166,15 +177,15 @@ def fmt(x: Any, digits: int = 2) -> str:
 GOALS: dict[str, tuple[str, float]] = {
     "csv.vs_stream_baseline": (">=", 1.4),
     "csv.vs_powertools": (">=", 1.4),
-    "jsonl.vs_stream_baseline": (">=", 2.0),
+    "jsonl.vs_stream_baseline": (">=", 2.5),
     "bytes.vs_stream_baseline": (">=", 0.9),
     "csv.vs_naive": (">=", 1.5),
     "jsonl.vs_naive": (">=", 1.5),
-    "csv.chain_over_single_pass": ("<=", 1.25),
-    "jsonl.chain_over_single_pass": ("<=", 1.25),
-    "bytes.chain_over_single_pass": ("<=", 1.25),
+    "csv.chain_over_single_pass": ("<=", 1.10),
+    "jsonl.chain_over_single_pass": ("<=", 1.10),
+    "bytes.chain_over_single_pass": ("<=", 1.10),
     **{f"{m}.fetched_over_size_{t}": ("<=", 1.05) for m in MODES for t in ("warm", "cold")},
-    "import_over_boto3": ("<=", 1.3),
+    "init_over_boto3_clients": ("<=", 1.2),
     "rss_growth_mb": ("<=", 64.0),
 }
 
@@ -209,8 +220,8 @@ def table(results: dict[str, Any]) -> str:
     lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
     lines.append("")
     lines.append(
-        f"import_over_boto3: {fmt(results.get('import_over_boto3'))} "
-        f"(over boto3 + its two clients: {fmt(results.get('import_over_boto3_with_clients'))})    "
+        f"init_over_boto3_clients: {fmt(results.get('init_over_boto3_clients'))} "
+        f"(import alone over import boto3: {fmt(results.get('import_over_boto3'))})    "
         f"rss_growth_mb: {fmt(results.get('rss_growth_mb'), 1)}"
     )
     return "\n".join(lines)
@@ -240,6 +251,8 @@ def main() -> int:
     py = venv(projects[modes[0]])
     results: dict[str, Any] = {"machine": machine(py), "preset": preset, "rounds": rounds}
     log(f"machine: {results['machine']}")
+    if warning := load_warning(results["machine"]["load_avg_at_start"]):
+        log(f"WARNING: {warning}")
     for mode in modes:
         project = str(projects[mode])
         entry: dict[str, Any] = results.setdefault(mode, {})
@@ -316,7 +329,7 @@ def main() -> int:
         log("import time")
         imp = measure(py, "importtime", raw / "import.json", "--project", first, "--runs", "11" if rounds > 2 else "3")
         results["import_over_boto3"] = imp["import_over_boto3"]
-        results["import_over_boto3_with_clients"] = imp["import_over_boto3_with_clients"]
+        results["init_over_boto3_clients"] = imp["import_over_boto3_with_clients"]
         results["import"] = {k: v for k, v in imp.items() if k != "samples_s"}
     if "rss" not in skip:
         log(f"rss: {sizes['rss_small'] / 1e6:.0f} MB and {sizes['rss_big'] / 1e6:.0f} MB objects ({modes[0]})")
@@ -337,6 +350,9 @@ def main() -> int:
         results["rss"] = rss
     shutil.rmtree(work, ignore_errors=True)
     results["goals"] = goal_status(results)
+    results["machine"]["load_avg_at_end"] = load_average()
+    warnings = [w for w in map(load_warning, (results["machine"]["load_avg_at_start"], load_average())) if w]
+    results["load_warning"] = warnings[-1] if warnings else None
     results["elapsed_s"] = round(time.monotonic() - T0, 1)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print()
@@ -344,6 +360,8 @@ def main() -> int:
     print()
     for k, v in results["goals"].items():
         print(f"  {k}: {v}")
+    if results["load_warning"]:
+        print(f"\nWARNING: {results['load_warning']}; these figures are not comparable to a quiet run's")
     print(
         f"\nmachine: {results['machine']['cpu_model']}, {results['machine']['cores']} cores, "
         f"Python {results['machine']['python']}; {results['elapsed_s']:.0f} s; wrote {args.out}"

@@ -165,7 +165,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     data_path = work / f"throughput.{args.mode}"
     size = make_object(args.mode, args.size, data_path)
-    with CountingS3(work / "moto.log") as server:
+    with CountingS3(args.project, work / "moto.log") as server:
         s3 = server.client()
         bucket, key = "bench-throughput", f"incoming/object.{args.mode}"
         s3.create_bucket(Bucket=bucket)
