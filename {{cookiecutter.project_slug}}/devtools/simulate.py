@@ -76,13 +76,23 @@ def allowed_concurrency(asked: int) -> int:
 
 
 def input_key(path: Path, explicit: str | None) -> str:
-    """Where INPUT lands: under the input prefix, ending with the input suffix, so the trigger matches."""
-    key = explicit or f"{project.INPUT_PREFIX}{path.name}"
-    if not key.startswith(project.INPUT_PREFIX):
-        key = project.INPUT_PREFIX + key
-    if not key.endswith(project.INPUT_SUFFIX):
-        key += project.INPUT_SUFFIX
-    return key
+    """Where INPUT lands: --key as given (the trigger's filter decides whether it starts a run, as
+    S3's does), else under the input prefix and ending with the input suffix, so that it does."""
+    if explicit:
+        return explicit
+    key = f"{project.INPUT_PREFIX}{path.name}"
+    return key if key.endswith(project.INPUT_SUFFIX) else key + project.INPUT_SUFFIX
+
+
+def outside_the_trigger(key: str) -> str | None:
+    """Why an upload of `key` starts no run (S3 sends no event for it), or None when it does."""
+    trigger = project.FUNCTION.trigger
+    if trigger.matches(key):
+        return None
+    return (
+        f"{key!r} is outside the trigger's filter (prefix {trigger.prefix!r}, suffix {trigger.suffix!r}): "
+        "S3 sends no event for it, so no run starts, as in AWS"
+    )
 
 
 def changed_copy(data: bytes) -> bytes:
@@ -203,12 +213,18 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
         emulator._note(f"moto_server pid {srv.pid} port {srv.port}; lambda api port {emulator.lambda_port}")
         if opts.progress:
             progress = Progress(lambda: _poll(s3, bucket, em, len(data))).start()
-        emulator.submit_async(s3_event(bucket, key, etag, len(data), project.REGION))
+        untriggered = outside_the_trigger(key)
+        if untriggered is None:
+            emulator.submit_async(s3_event(bucket, key, etag, len(data), project.REGION))
+        else:
+            emulator._note(f"no S3 event: {untriggered}")
         finished = emulator.run(opts.max_wall_s)
         if progress:
             progress.stop()
             progress = None
         summary = _collect(s3, bucket, emulator, len(data), finished, opts)
+        if untriggered is not None:
+            summary["error"] = untriggered
         if opts.keep_state is not None:
             LocalState.save(s3, bucket, opts.keep_state, opts.env, opts.timeout_ms)
         summary["cache_hits"] = summary.get("cache_hits") or cache_hits_from_log(opts.log, log_start)
@@ -388,7 +404,7 @@ def parse_args(argv: list[str] | None) -> Options:
     p.add_argument("--summary", type=Path, default=None, help="where to write the JSON summary")
     p.add_argument("--log", type=Path, default=Path(".simulate/simulate.log"), help="handler + emulator log")
     p.add_argument("--verbose", action="store_true", help="handler logs to the terminal instead of --log")
-    p.add_argument("--key", default=None, help="S3 key for INPUT (default: input prefix + file name)")
+    p.add_argument("--key", default=None, help="S3 key for INPUT (default: input prefix + file name + input suffix)")
     p.add_argument("--env", action="append", default=[], help="extra function env NAME=value (repeatable)")
     p.add_argument("--max-wall-s", type=float, default=1800.0, help="safety timeout for the whole run")
     p.add_argument(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -165,3 +166,45 @@ def test_faults_deploy_publishes_a_version_mid_run_and_the_run_stays_on_its_own(
     assert summary["deploys"] == 1, "hop 1 never ran: the input is too small for the test"
     assert {row["version"] for row in summary["invocation_log"]} == {"1"}
     assert "published version 2; alias live -> 2" in log.read_text()
+
+
+def test_an_upload_outside_the_trigger_filter_starts_no_run(tmp_path: Path, mode: str) -> None:
+    prefix, suffix = project.INPUT_PREFIX, project.INPUT_SUFFIX  # never both empty: the bake refuses a loop
+    key = f"outside-{prefix}input{suffix}" if prefix else f"input{suffix}.outside"
+    argv, log = _cli(tmp_path, make_input(mode, 20_000, seed=9), "--key", key)
+    done = subprocess.run(argv, cwd=PROJECT_DIR, env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["invocations"] == 0 and summary["runs"] == []
+    assert "outside the trigger's filter" in summary["error"] and repr(key) in summary["error"]
+    assert (tmp_path / "out").read_bytes() == b""
+    _assert_nothing_left(log)
+
+
+def test_simulate_runs_what_template_yaml_says_after_an_edit(tmp_path: Path, mode: str) -> None:
+    """template.yaml is the one source of the function's configuration: edit a parameter's default
+    and an environment variable in a copy of the project, and the simulated function has both."""
+    copy = tmp_path / "project"
+    shutil.copytree(
+        PROJECT_DIR, copy, ignore=shutil.ignore_patterns(".venv*", ".simulate", "build", ".*cache", "__pycache__")
+    )
+    template = (copy / "template.yaml").read_text(encoding="utf-8")
+    timeout = re.search(r"\n  Timeout:\n    Type: Number\n    Default: (\d+)\n", template)
+    service = re.search(r"\n          POWERTOOLS_SERVICE_NAME: (.+)\n", template)
+    assert timeout and service, "the test must find what it edits"
+    template = template.replace(
+        timeout.group(0), timeout.group(0).replace(f"Default: {timeout.group(1)}", "Default: 7")
+    )
+    template = template.replace(service.group(0), "\n          POWERTOOLS_SERVICE_NAME: edited-in-template\n")
+    (copy / "template.yaml").write_text(template, encoding="utf-8")
+    src = tmp_path / f"input{project.INPUT_SUFFIX}"
+    src.write_bytes(make_input(mode, 20_000, seed=10))
+    argv = [
+        sys.executable, "-m", "devtools.simulate", "--input", str(src), "--summary", str(tmp_path / "summary.json"),
+        "--log", str(tmp_path / "sim.log"), "--no-progress", "--handler", "devtools.passthrough.lambda_handler",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(copy / "src"), str(copy)])}
+    done = subprocess.run(argv, cwd=copy, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads((tmp_path / "summary.json").read_text())["timeout_ms"] == 7000
+    assert '"service":"edited-in-template"' in (tmp_path / "sim.log").read_text()
