@@ -7,7 +7,6 @@ below a floor, and the floor itself shrinks for tiny timeouts so a hop always ha
 
 from __future__ import annotations
 
-import time
 from typing import Protocol
 
 # Commit requests are few and their latency is measured, so a small allowance over the estimate.
@@ -32,7 +31,6 @@ class HopClock:
         self.slowest_batch_ms = 0.0
         self.rtt_ms = rtt_ms  # one S3 round trip, measured when the checkpoint was loaded
         self.put_ms_per_mb = 20.0  # 50 MB/s until a part upload is measured
-        self.started = time.perf_counter()
 
     def remaining_ms(self) -> int:
         return self.context.get_remaining_time_in_millis()

@@ -53,9 +53,6 @@ class CacheEntry:
     # One descriptor for the entry's life: opening the file per chunk cost more than writing it.
     fd: int = -1
 
-    def covers(self, offset: int) -> bool:
-        return self.start <= offset < self.end
-
     def read(self, offset: int, length: int) -> bytes:
         stop = min(self.end, offset + length)
         if self.path is None:
@@ -94,7 +91,6 @@ class EtagCache:
         self.disk_budget = disk_budget
         self.directory = directory
         self._entries: OrderedDict[tuple[str, str], CacheEntry] = OrderedDict()
-        self.hits = 0
         # A fresh container may find files of a previous one's module state in /tmp: they are
         # unknowable, so start clean; only files this cache names (and nothing else in CACHE_DIR).
         with contextlib.suppress(OSError):
@@ -125,7 +121,6 @@ class EtagCache:
         except Exception as exc:
             if is_not_modified(exc):
                 self._entries.move_to_end((bucket, key))
-                self.hits += 1
                 return entry
             if is_missing(exc):
                 self.drop(bucket, key)

@@ -32,7 +32,6 @@ class ObjectSource:
         # and one that stops early has fetched little it does not use.
         self._size = min(chunk_size, 64 * 1024)
         self.bytes_fetched = 0
-        self.cache_bytes = 0
         self.cache_hit = False
         # Time spent opening streams and revalidating: paid once per hop, not per batch.
         self.setup_ms = 0.0
@@ -51,7 +50,6 @@ class ObjectSource:
         if entry is not None:
             while offset < entry.end:
                 chunk = entry.read(offset, self.chunk_size)
-                self.cache_bytes += len(chunk)
                 offset += len(chunk)
                 yield chunk
         elif self.cache is not None and offset < ref.size:

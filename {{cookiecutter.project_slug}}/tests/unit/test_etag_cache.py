@@ -52,7 +52,6 @@ def test_hit_on_304(h: Harness, tmp_path: Path) -> None:
     entry = cache.validated(s3, BUCKET, KEY, etag, None)
     assert entry is not None
     assert entry.read(10, 15) == body[10:25]
-    assert cache.hits == 1
     # It really was a conditional GET that moto answered 304 (nothing else would have returned).
     assert s3.gets == [{"Bucket": BUCKET, "Key": KEY, "IfNoneMatch": etag}]
 
@@ -236,10 +235,6 @@ def test_append_must_be_contiguous_and_within_the_reservation(tmp_path: Path, on
     assert (entry.start, entry.end) == (5, 20)
     assert entry.read(5, 100) == b"abcdefghijklmno"
     assert entry.read(12, 3) == b"hij"
-    assert entry.covers(5)
-    assert entry.covers(19)
-    assert not entry.covers(4)
-    assert not entry.covers(20)
 
 
 def test_versioned_revalidation(h: Harness, tmp_path: Path) -> None:

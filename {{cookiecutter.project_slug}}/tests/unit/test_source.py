@@ -97,8 +97,7 @@ def test_second_read_is_served_from_cache_after_revalidation(h: Harness, tmp_pat
     second = ObjectSource(s3, ref, cache, 1000)  # the next hop on the same container
     assert read_all(second, 3000) == BODY[3000:]
     assert second.cache_hit
-    assert second.cache_bytes == 1000  # 3000..4000 came from the cache
-    assert second.bytes_fetched == len(BODY) - 4000  # only the rest came from S3
+    assert second.bytes_fetched == len(BODY) - 4000  # 3000..4000 came from the cache, only the rest from S3
     assert s3.gets[0] == {"Bucket": BUCKET, "Key": KEY, "IfNoneMatch": ref.etag}
     assert s3.gets[1]["Range"] == "bytes=4000-"
     assert s3.gets[1]["IfMatch"] == ref.etag
