@@ -25,18 +25,16 @@ import csv
 import dataclasses
 import io
 import itertools
-import json
 import re
 from collections.abc import Iterator
 from functools import partial
 from itertools import accumulate, islice, repeat
 from typing import Any
 
-import orjson
-
 from .batch import BadRecord, Batch, InputFormatError, OutOfTime, RecordTooLargeError
 from .config import Config
 from .textframe import UTF8_BOM, LineBuffer, LineTooLongError, OutOfTimeError, check_text
+from .textframe import encode_output as encode_output  # the mode's output: JSON Lines
 
 MODE = "csv"
 OUTPUT_EXT = ".jsonl"
@@ -370,15 +368,3 @@ def _swap_back(batch: Batch) -> None:
     swap = _TEXT_SWAP
     batch.records = [{key.translate(swap): value.translate(swap) for key, value in r.items()} for r in batch.records]
     batch.bad = [dataclasses.replace(b, raw=b.raw.translate(_BYTE_SWAP)) for b in batch.bad]
-
-
-def encode_output(items: list[Any]) -> bytes:
-    """JSON Lines, one item per line."""
-    return b"".join([_dumps(item) + b"\n" for item in items])
-
-
-def _dumps(item: Any) -> bytes:
-    try:
-        return orjson.dumps(item)
-    except TypeError:
-        return json.dumps(item, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode()

@@ -19,6 +19,7 @@ import orjson
 from .batch import BadRecord, Batch, OutOfTime
 from .config import Config
 from .textframe import UTF8_BOM, LineBuffer, LineTooLongError, OutOfTimeError, check_text
+from .textframe import encode_output as encode_output  # the mode's output: JSON Lines
 
 MODE = "jsonl"
 OUTPUT_EXT = ".jsonl"
@@ -211,15 +212,3 @@ class RecordReader:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def encode_output(items: list[Any]) -> bytes:
-    """JSON Lines; orjson, with json as the fallback for values orjson refuses (e.g. huge ints)."""
-    return b"".join([_dumps(item) + b"\n" for item in items])
-
-
-def _dumps(item: Any) -> bytes:
-    try:
-        return orjson.dumps(item)
-    except TypeError:
-        return json.dumps(item, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode()

@@ -6,7 +6,11 @@ so a window never splits a character, and every offset handed out sits on a line
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
+
+import orjson
 
 from .batch import InputFormatError, OutOfTime
 
@@ -140,3 +144,16 @@ class LineBuffer:
     @property
     def exhausted(self) -> bool:
         return self.eof and not self._buf
+
+
+def encode_output(items: list[Any]) -> bytes:
+    """The output of both text modes: JSON Lines; orjson, with json as the fallback for values orjson
+    refuses (e.g. integers beyond 64 bits)."""
+    return b"".join([_dumps(item) + b"\n" for item in items])
+
+
+def _dumps(item: Any) -> bytes:
+    try:
+        return orjson.dumps(item)
+    except TypeError:
+        return json.dumps(item, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode()
