@@ -25,8 +25,9 @@ from .config import Config
 from .deadline import HopClock, LambdaContext
 from .etag_cache import EtagCache, ObjectChangedError
 from .guard import DepthExceededError, RunStopped, check_before_hop, check_progress
+from .hop import HopTotals, HopWork, read_until_margin
 from .layout import RunLayout, check_run_id, run_id_for
-from .records import MODE, OUTPUT_EXT, RecordReader, encode_output
+from .records import MODE, OUTPUT_EXT, RecordReader
 from .runs import RESUME_KIND, mark_launched, read_outcome, record_outcome, write_manifest
 from .s3util import S3Client, exists, lambda_client, s3_client
 from .sink import AttemptSink, publish
@@ -37,15 +38,18 @@ from .telemetry import MetricUnit, logger, metrics
 CONFIG = Config.from_env()
 # Module level on purpose: it outlives the invocation on a warm container (see etag_cache.py).
 CACHE = EtagCache(CONFIG.cache_memory_bytes, CONFIG.cache_disk_bytes, CONFIG.cache_dir)
-# Batches stop growing at about this much input. Between the reader making a batch's records and
-# process_batch using them, they must stay in the CPU cache: measured with bench/ (make bench), a
-# batch of 20 000 records costs 2-3x more per record than one of ~16 KiB of input, while the
-# per-batch overhead at 16 KiB is a few microseconds. (Records bigger than that: one per batch.)
-BATCH_INPUT_BYTES = 16 * 1024
 # Publishes a hop's parts while the hop launches its successor (module level: threads outlive a hop).
 _PUBLISHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
-# True until this container has run a hop: a cold hop that makes no progress is not a stall.
-_COLD = [True]
+
+
+@dataclass
+class ContainerState:
+    """What this execution environment has done (module level: it outlives an invocation)."""
+
+    ran_a_hop: bool = False  # a cold container's first hop that makes no progress is not a stall
+
+
+CONTAINER = ContainerState()
 # Built during init (~150 ms of loading service models), which Lambda does not count against a
 # hop's timeout, rather than inside the first hop.
 s3_client()
@@ -189,13 +193,6 @@ def resume_run(bucket: str, run_id: str, context: LambdaContext) -> dict[str, An
     return run_hop(store, replace(checkpoint, code_version=version), pointer, context)
 
 
-@dataclass
-class HopTotals:
-    records: int = 0
-    bad: int = 0
-    items: int = 0
-
-
 def run_hop(store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: LambdaContext) -> dict[str, Any]:
     s3, cfg, layout = store.s3, CONFIG, store.layout
     logger.append_keys(run_id=cp.run_id, hop=cp.hop)
@@ -232,126 +229,104 @@ def run_hop(store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: L
 def _process(
     s3: S3Client, store: CheckpointStore, cp: Checkpoint, context: LambdaContext, rtt_ms: float
 ) -> dict[str, Any]:
-    cfg, layout = CONFIG, store.layout
-    clock = HopClock(context, cfg.min_margin_ms, cfg.margin_factor, rtt_ms)
+    """Read until the margin, commit the next checkpoint (the first attempt wins), hand over."""
+    clock = HopClock(context, CONFIG.min_margin_ms, CONFIG.margin_factor, rtt_ms)
     attempt = uuid.uuid4().hex[:12]
-    source = ObjectSource(s3, cp.source, CACHE, cfg.read_chunk_bytes)
-    reader = RecordReader(source.chunks(cp.offset), cp.offset, cp.line, dict(cp.reader_context), cp.source.size, cfg)
+    source = ObjectSource(s3, cp.source, CACHE, CONFIG.read_chunk_bytes)
+    reader = RecordReader(source.chunks(cp.offset), cp.offset, cp.line, dict(cp.reader_context), cp.source.size, CONFIG)
     sink = AttemptSink(
-        s3,
-        store.bucket,
-        layout,
-        cp.hop,
-        attempt,
-        OUTPUT_EXT,
-        cfg.part_bytes,
-        cfg.quarantine_raw_bytes,
+        s3, store.bucket, store.layout, cp.hop, attempt, OUTPUT_EXT, CONFIG.part_bytes, CONFIG.quarantine_raw_bytes,
         clock.record_put,
-    )
+    )  # fmt: skip
     state = copy.deepcopy(cp.state)
-    totals = HopTotals()
-    offset, line, done = cp.offset, cp.line, False
-    batch_size = cfg.first_batch_records
-    target_ms = min(float(cfg.target_batch_ms), clock.remaining_ms() / 25)
-    stop = "time"
-    while True:
-        t0 = time.perf_counter()
-        overhead_before = source.setup_ms + sink.put_ms
-        batch = reader.read_batch(batch_size, clock.out_of_time)
-        if batch.records:
-            out = process.process_batch(batch.records, state)
-            sink.add(encode_output(out), len(out))
-            totals.items += len(out)
-        if batch.bad:
-            sink.add_bad(batch.bad)
-        totals.records += len(batch.records)
-        totals.bad += len(batch.bad)
-        consumed = batch.offset - offset
-        offset, line = batch.offset, batch.line
-        # Opening the stream and uploading a full part are one-off costs (the commit estimate
-        # covers the last part); the margin and the batch size are about the batches to come.
-        ms = (time.perf_counter() - t0) * 1000 - (source.setup_ms + sink.put_ms - overhead_before)
-        clock.record_batch(ms)
-        if batch.eof:
-            done, stop = True, "end of object"
-            break
-        if clock.should_stop(sink.pending_bytes, *sink.unpublished):
-            break
-        # Aim each batch at target_ms: small enough to stop on time, big enough to amortise overhead.
-        scale = target_ms / ms if ms > 0 else 4.0
-        batch_size = max(1, min(cfg.max_batch_records, int(batch_size * min(4.0, max(0.25, scale)))))
-        # ...and no bigger than about BATCH_INPUT_BYTES of input, so its records stay in the CPU cache.
-        n = len(batch.records) + len(batch.bad)
-        if n and consumed > 0:
-            batch_size = min(batch_size, max(1, BATCH_INPUT_BYTES * n // consumed))
-    stalls = check_progress(
-        cp,
-        offset,
-        done,
-        cfg.max_stalls,
-        f"{clock.remaining_ms()} ms left after {clock.slowest_batch_ms:.0f} ms batches",
-        cold=_COLD[0],
+    work = read_until_margin(
+        reader, process.process_batch, state, sink, source, clock, CONFIG, HopWork(cp.offset, cp.line)
     )
-    _COLD[0] = False
+    why = f"{clock.remaining_ms()} ms left after {clock.slowest_batch_ms:.0f} ms batches"
+    stalls = check_progress(cp, work.offset, work.done, CONFIG.max_stalls, why, cold=not CONTAINER.ran_a_hop)
+    CONTAINER.ran_a_hop = True
     sink.flush()
-    result = None
-    if done:
-        result = process.finish(state)
-    nxt = cp.advance(
-        offset=offset,
-        line=line,
+    nxt = _next_checkpoint(cp, work, state, attempt, stalls, source, reader, sink)
+    committed = _commit(store, nxt)
+    hop_log = {
+        "offset": work.offset, "size": cp.source.size, "records": work.totals.records, "bad_records": work.totals.bad,
+        "bytes_fetched": source.bytes_fetched, "cache_hit": source.cache_hit, "stop": work.stop,
+        "remaining_ms": clock.remaining_ms(),
+    }  # fmt: skip
+    if committed is None:
+        logger.info("hop lost the commit race; its output is discarded", extra=hop_log)
+        return {"run_id": cp.run_id, "status": "duplicate", "hop": cp.hop}
+    nxt, pointer = committed
+    _count_hop(work.totals, source)
+    logger.info("hop committed", extra=hop_log)
+    if nxt.done:
+        _finish_run(s3, store, nxt, unless_finished=False)
+        metrics.add_metric(name="RunsSucceeded", unit=MetricUnit.Count, value=1)
+        logger.info("run succeeded", extra={"records": nxt.records, "bad_records": nxt.bad_records, "hops": nxt.hop})
+        return {"run_id": cp.run_id, "status": "succeeded", "hop": cp.hop, "result": nxt.result}
+    _hand_over(s3, store, nxt, pointer, context)
+    return {"run_id": cp.run_id, "status": "continued", "hop": cp.hop, "offset": work.offset}
+
+
+def _next_checkpoint(
+    cp: Checkpoint,
+    work: HopWork,
+    state: dict[str, Any],
+    attempt: str,
+    stalls: int,
+    source: ObjectSource,
+    reader: RecordReader,
+    sink: AttemptSink,
+) -> Checkpoint:
+    totals = work.totals
+    return cp.advance(
+        offset=work.offset,
+        line=work.line,
         records=cp.records + totals.records,
         bad_records=cp.bad_records + totals.bad,
         output_items=cp.output_items + totals.items,
-        bytes_read=offset,
+        bytes_read=work.offset,
         bytes_fetched=cp.bytes_fetched + source.bytes_fetched,
         invocations=cp.invocations + 1,
         reader_context=reader.context,
         state=state,
         parts=cp.parts + tuple(sink.parts),
         quarantine=cp.quarantine + tuple(sink.quarantine),
-        done=done,
-        result=result,
-        last_stop=stop,
+        done=work.done,
+        result=process.finish(state) if work.done else None,
+        last_stop=work.stop,
         attempt=attempt,
         stalls=stalls,
     )
+
+
+def _commit(store: CheckpointStore, nxt: Checkpoint) -> tuple[Checkpoint, Pointer] | None:
+    """Commit `nxt` with IfNoneMatch: None when another attempt of the hop committed first."""
     pointer = store.commit(nxt)  # a state or result that cannot cross a hop raises StateError here
-    hop_log = {
-        "offset": offset,
-        "size": cp.source.size,
-        "records": totals.records,
-        "bad_records": totals.bad,
-        "bytes_fetched": source.bytes_fetched,
-        "cache_hit": source.cache_hit,
-        "stop": stop,
-        "remaining_ms": clock.remaining_ms(),
-    }
-    if pointer is None:
-        won = store.find(nxt.hop)
-        if won is None or won[0].attempt != attempt:
-            logger.info("hop lost the commit race; its output is discarded", extra=hop_log)
-            return {"run_id": cp.run_id, "status": "duplicate", "hop": cp.hop}
-        nxt, pointer = won  # our own write, whose response was lost and retried
+    if pointer is not None:
+        return nxt, pointer
+    won = store.find(nxt.hop)
+    if won is None or won[0].attempt != nxt.attempt:
+        return None
+    return won  # our own write, whose response was lost and retried
+
+
+def _count_hop(totals: HopTotals, source: ObjectSource) -> None:
     metrics.add_metric(name="HopsCompleted", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="RecordsProcessed", unit=MetricUnit.Count, value=totals.records)
     metrics.add_metric(name="BadRecords", unit=MetricUnit.Count, value=totals.bad)
     metrics.add_metric(name="BytesFetched", unit=MetricUnit.Bytes, value=source.bytes_fetched)
     metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=int(source.cache_hit))
-    logger.info("hop committed", extra=hop_log)
-    if done:
-        _finish_run(s3, store, nxt, unless_finished=False)
-        metrics.add_metric(name="RunsSucceeded", unit=MetricUnit.Count, value=1)
-        logger.info("run succeeded", extra={"records": nxt.records, "bad_records": nxt.bad_records, "hops": nxt.hop})
-        return {"run_id": cp.run_id, "status": "succeeded", "hop": cp.hop, "result": result}
-    # Publishing and launching are independent: side by side, the commit costs the longer of the
-    # two. The launched marker is written once both are done; an attempt that dies first leaves
-    # no marker, and Lambda's retry finds the hop committed and does both again (_already_done).
+
+
+def _hand_over(s3: S3Client, store: CheckpointStore, nxt: Checkpoint, pointer: Pointer, context: LambdaContext) -> None:
+    """Publish the hop's parts and invoke the next hop side by side (the commit costs the longer of
+    the two), then mark the hop launched. An attempt that dies first leaves no marker, and Lambda's
+    retry finds the hop committed and does both again (_already_done)."""
     publishing = _PUBLISHER.submit(_publish_hop, s3, store, nxt)
     _invoke_next(pointer, nxt.code_version, context)
     publishing.result()
-    mark_launched(s3, store.bucket, layout, pointer.hop, context.aws_request_id)
-    return {"run_id": cp.run_id, "status": "continued", "hop": cp.hop, "offset": offset}
+    mark_launched(s3, store.bucket, store.layout, pointer.hop, context.aws_request_id)
 
 
 def _already_done(
