@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-OutOfTime = Callable[[], bool]
+# Asked by readers deep inside a batch before pulling more bytes: True when the hop must stop now.
+DeadlineCheck = Callable[[], bool]
 
 
 class InputFormatError(Exception):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .batch import Batch, OutOfTime
+from .batch import Batch, DeadlineCheck
 from .config import Config
 
 MODE = "bytes"
@@ -50,7 +50,7 @@ class RecordReader:
         self._pending, self._pos = data, min(size, len(data))
         return data[:size] if len(data) > size else data
 
-    def read_batch(self, max_records: int, out_of_time: OutOfTime) -> Batch:
+    def read_batch(self, max_records: int, out_of_time: DeadlineCheck) -> Batch:
         batch = Batch()
         records = batch.records
         taken = 0

@@ -31,7 +31,7 @@ from functools import partial
 from itertools import accumulate, islice, repeat
 from typing import Any
 
-from .batch import BadRecord, Batch, InputFormatError, OutOfTime, RecordTooLargeError
+from .batch import BadRecord, Batch, DeadlineCheck, InputFormatError, RecordTooLargeError
 from .config import Config
 from .textframe import UTF8_BOM, LineBuffer, LineTooLongError, OutOfTimeError, check_text
 from .textframe import encode_output as encode_output  # the mode's output: JSON Lines
@@ -163,7 +163,7 @@ class RecordReader:
         self._header: list[str] | None = list(header) if header is not None else None
         self.context = context
 
-    def read_batch(self, max_records: int, out_of_time: OutOfTime) -> Batch:
+    def read_batch(self, max_records: int, out_of_time: DeadlineCheck) -> Batch:
         batch = Batch()
         budget = max_records
         while budget > 0:
@@ -187,7 +187,7 @@ class RecordReader:
             batch.line = self._line
         return batch
 
-    def _open_window(self, out_of_time: OutOfTime) -> _Window | None:
+    def _open_window(self, out_of_time: DeadlineCheck) -> _Window | None:
         try:
             # The buffer starts at the row being framed (a row carried over included), so its size
             # bounds the row; see LineBuffer for why the slack keeps this consistent with _too_long.

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from .batch import BadRecord, Batch, OutOfTime
+from .batch import BadRecord, Batch, DeadlineCheck
 from .config import Config
 from .textframe import UTF8_BOM, LineBuffer, LineTooLongError, OutOfTimeError, check_text
 from .textframe import encode_output as encode_output  # the mode's output: JSON Lines
@@ -99,7 +99,7 @@ class RecordReader:
         self._first = offset == 0
         self.context = context
 
-    def _load_window(self, out_of_time: OutOfTime) -> bool:
+    def _load_window(self, out_of_time: DeadlineCheck) -> bool:
         window = self._buf.lines(out_of_time=out_of_time)
         if not window:
             return False
@@ -119,7 +119,7 @@ class RecordReader:
         self._exact = _has_long_integer(window)
         return True
 
-    def read_batch(self, max_lines: int, out_of_time: OutOfTime) -> Batch:
+    def read_batch(self, max_lines: int, out_of_time: DeadlineCheck) -> Batch:
         batch = Batch()
         budget = max_lines
         while budget > 0:
@@ -162,7 +162,7 @@ class RecordReader:
         batch.line = self._line
         return batch
 
-    def _skip(self, batch: Batch, out_of_time: OutOfTime) -> bool:
+    def _skip(self, batch: Batch, out_of_time: DeadlineCheck) -> bool:
         """Go on dropping an over-long line, as far as the clock allows; True once it is dropped
         and quarantined. The progress lives in `context`, so a skip resumes in the next hop."""
         skipping = self.context["skipping"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from .batch import InputFormatError, OutOfTime
+from .batch import DeadlineCheck, InputFormatError
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -77,7 +77,7 @@ class LineBuffer:
         self._buf = b""
         self.eof = False
 
-    def lines(self, beyond: int = 0, out_of_time: OutOfTime | None = None) -> bytes:
+    def lines(self, beyond: int = 0, out_of_time: DeadlineCheck | None = None) -> bytes:
         """Buffered bytes up to the last newline, longer than `beyond`; at the end, all that is left.
 
         Pulls chunks as needed. Raises LineTooLongError when more than MAX_RECORD_BYTES would be
@@ -115,7 +115,7 @@ class LineBuffer:
         self._buf = self._buf[n:]
         self.offset += n
 
-    def skip_line(self, keep: int, out_of_time: OutOfTime) -> tuple[bytes, int, bool]:
+    def skip_line(self, keep: int, out_of_time: DeadlineCheck) -> tuple[bytes, int, bool]:
         """Drop bytes up to and including the next newline, pulling more only while `out_of_time`
         allows (a line may be gigabytes long). Returns the first `keep` bytes dropped, how many
         were dropped (the newline not counted), and whether the line ended (newline or end of
