@@ -9,10 +9,27 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from .sink import PUBLISH_THREADS
+
 # Commit requests are few and their latency is measured, so a small allowance over the estimate.
 _COMMIT_SAFETY = 1.25
-# Output parts are published with this many server-side copies at a time.
-_COPIES_AT_ONCE = 8
+
+
+class PublishRate:
+    """How fast this container's hops published parts (server-side copies, PUBLISH_THREADS at a
+    time), measured after each hop: module level, so a warm container's next hop starts from it.
+    Until a container has measured, copies are assumed to run one after another at the upload rate:
+    parallel copies are not parallel everywhere (a busy or local S3 serialises them)."""
+
+    def __init__(self) -> None:
+        self.ms_per_mb: float | None = None
+
+    def record(self, ms: float, nbytes: int) -> None:
+        if nbytes >= 1_000_000:  # smaller publishes are all latency, which the round trips cover
+            self.ms_per_mb = ms / (nbytes / 1e6)
+
+
+PUBLISH_RATE = PublishRate()
 
 
 class LambdaContext(Protocol):
@@ -46,11 +63,12 @@ class HopClock:
     def commit_estimate_ms(self, pending_bytes: int, parts: int = 0, part_bytes: int = 0) -> float:
         """Part upload + checkpoint + invoke + launch marker, plus moving the unflushed output and
         quarantine, plus publishing `parts` output parts of `part_bytes` in all (server-side
-        copies, _COPIES_AT_ONCE at a time: a round trip or two each, and at worst the upload
-        rate for their bytes spread over the parallel copies). Publishing runs beside the launch,
-        but is counted in full: on a loaded machine the two do not always overlap."""
-        waves = -(-parts // _COPIES_AT_ONCE)
-        copy_ms = waves * 2 * self.rtt_ms + part_bytes / 1e6 * self.put_ms_per_mb / min(max(parts, 1), _COPIES_AT_ONCE)
+        copies, PUBLISH_THREADS at a time: a round trip or two per wave, and their bytes at the
+        publish rate this container measured, else at the upload rate). Publishing runs beside
+        the launch, but is counted in full: on a loaded machine the two do not always overlap."""
+        waves = -(-parts // PUBLISH_THREADS)
+        learned = PUBLISH_RATE.ms_per_mb
+        copy_ms = waves * 2 * self.rtt_ms + part_bytes / 1e6 * (self.put_ms_per_mb if learned is None else learned)
         return 4 * self.rtt_ms + pending_bytes / 1e6 * self.put_ms_per_mb + copy_ms
 
     def margin_ms(self, pending_bytes: int, parts: int = 0, part_bytes: int = 0) -> float:

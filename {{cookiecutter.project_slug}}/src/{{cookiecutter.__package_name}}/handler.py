@@ -22,7 +22,7 @@ from . import process, versions
 from .batch import InputFormatError, RecordTooLargeError
 from .checkpoint import PAYLOAD_KIND, Checkpoint, CheckpointError, CheckpointStore, ObjectRef, Pointer
 from .config import Config
-from .deadline import HopClock, LambdaContext
+from .deadline import PUBLISH_RATE, HopClock, LambdaContext
 from .etag_cache import EtagCache, ObjectChangedError
 from .guard import DepthExceededError, RunStopped, check_before_hop, check_progress
 from .hop import HopTotals, HopWork, read_until_margin
@@ -360,7 +360,10 @@ def _finish_run(s3: S3Client, store: CheckpointStore, done: Checkpoint, *, unles
 def _publish_hop(s3: S3Client, store: CheckpointStore, committed: Checkpoint) -> None:
     """Copy the output parts that the committed checkpoint's hop wrote to the output prefix."""
     prefix = store.layout.parts_of_hop(committed.hop - 1)
-    publish(s3, store.bucket, (p for p in committed.parts if p.key.startswith(prefix)))
+    parts = [p for p in committed.parts if p.key.startswith(prefix) and p.staged]
+    started = time.perf_counter()
+    publish(s3, store.bucket, parts)
+    PUBLISH_RATE.record((time.perf_counter() - started) * 1000, sum(p.bytes for p in parts))
 
 
 def _launch(s3: S3Client, store: CheckpointStore, pointer: Pointer, code_version: str, context: LambdaContext) -> None:

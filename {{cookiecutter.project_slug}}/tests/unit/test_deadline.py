@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from {{ cookiecutter.__package_name }} import deadline
 from {{ cookiecutter.__package_name }}.deadline import HopClock
 
 from .harness import FakeContext
@@ -90,3 +91,16 @@ def test_fake_context_counts_calls() -> None:
     ctx = FakeContext(2)
     assert [ctx.get_remaining_time_in_millis() > 0 for _ in range(4)] == [True, True, False, False]
     assert FakeContext(None).get_remaining_time_in_millis() > 0
+
+
+def test_publishing_is_costed_serially_until_this_container_has_measured_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold container cannot know whether copies run in parallel (a busy or local S3 serialises
+    them): 8 parts cost their bytes at the upload rate; after a measured publish, at that rate."""
+    monkeypatch.setattr(deadline, "PUBLISH_RATE", deadline.PublishRate())
+    clock = HopClock(FakeContext(), 500, 1.5, rtt_ms=0.0)
+    clock.record_put(100.0, 1_000_000)  # 100 ms per MB
+    assert clock.commit_estimate_ms(0, parts=8, part_bytes=8_000_000) == pytest.approx(800.0)
+    deadline.PUBLISH_RATE.record(40.0, 500_000)  # too small to say anything about throughput
+    assert clock.commit_estimate_ms(0, parts=8, part_bytes=8_000_000) == pytest.approx(800.0)
+    deadline.PUBLISH_RATE.record(80.0, 8_000_000)  # 10 ms per MB: the copies did run side by side
+    assert clock.commit_estimate_ms(0, parts=8, part_bytes=8_000_000) == pytest.approx(80.0)
