@@ -72,7 +72,9 @@ def allowed_concurrency(asked: int) -> int:
     """Sandboxes that may run at once: the function's reserved concurrency caps them, as in AWS
     (where a run's hops, duplicates and retries and other uploads' runs share those sandboxes)."""
     reserved = project.FUNCTION.reserved_concurrency
-    return asked if not reserved else min(asked, reserved)
+    if reserved == 0:
+        raise SystemExit("ERROR: ReservedConcurrentExecutions is 0: AWS throttles every invocation of the function")
+    return asked if reserved is None else min(asked, reserved)
 
 
 def input_key(path: Path, explicit: str | None) -> str:

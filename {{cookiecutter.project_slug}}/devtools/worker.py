@@ -83,12 +83,12 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _end_at_deadline(ctx: LambdaContext) -> None:
+def _end_at_deadline(deadline: float) -> None:
     """At the deadline, print every thread's stack to the log and exit (a C watchdog thread: it
     fires even while the hop holds the GIL). Lambda's sandbox enforces its own deadline; doing it
     here means a loaded host cannot stretch a hop's time, and a timeout says where the time went."""
     sys.stderr.flush()
-    faulthandler.dump_traceback_later(max(ctx.get_remaining_time_in_millis(), 1) / 1000, exit=True)
+    faulthandler.dump_traceback_later(max(deadline - time.monotonic(), 0.001), exit=True)
 
 
 def serve(sock: socket.socket, handler_path: str) -> int:
@@ -117,7 +117,7 @@ def serve(sock: socket.socket, handler_path: str) -> int:
         ctx = LambdaContext(request_id, float(msg["deadline"]), dict(os.environ), msg["arn"])
         print(f"START RequestId: {request_id} Version: {ctx.function_version}", flush=True)
         t0 = time.monotonic()
-        _end_at_deadline(ctx)
+        _end_at_deadline(float(msg["deadline"]))
         reply: dict[str, Any]
         try:
             result = handler(msg["event"], ctx)
@@ -135,6 +135,8 @@ def serve(sock: socket.socket, handler_path: str) -> int:
                 reply = {"type": "result", "ok": False, "error": error_doc(exc)}
                 reply["error"]["errorType"] = "Runtime.MarshalError"
         faulthandler.cancel_dump_traceback_later()
+        if time.monotonic() >= float(msg["deadline"]):
+            os._exit(1)  # the handler returned after its deadline (the watchdog was late): a timeout
         ms = (time.monotonic() - t0) * 1000
         reply["duration_ms"] = ms
         init = f" Init Duration: {init_ms:.2f} ms" if first else ""

@@ -16,17 +16,25 @@ _COMMIT_SAFETY = 1.25
 
 
 class PublishRate:
-    """How fast this container's hops published parts (server-side copies, PUBLISH_THREADS at a
-    time), measured after each hop: module level, so a warm container's next hop starts from it.
-    Until a container has measured, copies are assumed to run one after another at the upload rate:
-    parallel copies are not parallel everywhere (a busy or local S3 serialises them)."""
+    """How fast one copy stream of this container's publishing moved bytes (parts are copied
+    PUBLISH_THREADS at a time), measured after each hop: module level, so a warm container's next
+    hop starts from it. Per stream, so a rate measured over parallel copies is not applied to a
+    lone part as if it were parallel too. Until a container has measured, copies are assumed to run
+    one after another at the upload rate: a busy or local S3 serialises them."""
 
     def __init__(self) -> None:
         self.ms_per_mb: float | None = None
 
-    def record(self, ms: float, nbytes: int) -> None:
-        if nbytes >= 1_000_000:  # smaller publishes are all latency, which the round trips cover
-            self.ms_per_mb = ms / (nbytes / 1e6)
+    def record(self, ms: float, nbytes: int, parts: int) -> None:
+        if nbytes < 1_000_000:  # smaller publishes are all latency, which the round trips cover
+            return
+        measured = ms / (nbytes / 1e6) * min(max(parts, 1), PUBLISH_THREADS)
+        self.ms_per_mb = measured if self.ms_per_mb is None else (self.ms_per_mb + measured) / 2
+
+    def copy_ms(self, nbytes: int, parts: int, upload_ms_per_mb: float) -> float:
+        if self.ms_per_mb is None:
+            return nbytes / 1e6 * upload_ms_per_mb
+        return nbytes / 1e6 * self.ms_per_mb / min(max(parts, 1), PUBLISH_THREADS)
 
 
 PUBLISH_RATE = PublishRate()
@@ -67,8 +75,7 @@ class HopClock:
         publish rate this container measured, else at the upload rate). Publishing runs beside
         the launch, but is counted in full: on a loaded machine the two do not always overlap."""
         waves = -(-parts // PUBLISH_THREADS)
-        learned = PUBLISH_RATE.ms_per_mb
-        copy_ms = waves * 2 * self.rtt_ms + part_bytes / 1e6 * (self.put_ms_per_mb if learned is None else learned)
+        copy_ms = waves * 2 * self.rtt_ms + PUBLISH_RATE.copy_ms(part_bytes, parts, self.put_ms_per_mb)
         return 4 * self.rtt_ms + pending_bytes / 1e6 * self.put_ms_per_mb + copy_ms
 
     def margin_ms(self, pending_bytes: int, parts: int = 0, part_bytes: int = 0) -> float:

@@ -363,7 +363,7 @@ def _publish_hop(s3: S3Client, store: CheckpointStore, committed: Checkpoint) ->
     parts = [p for p in committed.parts if p.key.startswith(prefix) and p.staged]
     started = time.perf_counter()
     publish(s3, store.bucket, parts)
-    PUBLISH_RATE.record((time.perf_counter() - started) * 1000, sum(p.bytes for p in parts))
+    PUBLISH_RATE.record((time.perf_counter() - started) * 1000, sum(p.bytes for p in parts), len(parts))
 
 
 def _launch(s3: S3Client, store: CheckpointStore, pointer: Pointer, code_version: str, context: LambdaContext) -> None:

@@ -100,7 +100,11 @@ def test_publishing_is_costed_serially_until_this_container_has_measured_it(monk
     clock = HopClock(FakeContext(), 500, 1.5, rtt_ms=0.0)
     clock.record_put(100.0, 1_000_000)  # 100 ms per MB
     assert clock.commit_estimate_ms(0, parts=8, part_bytes=8_000_000) == pytest.approx(800.0)
-    deadline.PUBLISH_RATE.record(40.0, 500_000)  # too small to say anything about throughput
+    deadline.PUBLISH_RATE.record(40.0, 500_000, 1)  # too small to say anything about throughput
     assert clock.commit_estimate_ms(0, parts=8, part_bytes=8_000_000) == pytest.approx(800.0)
-    deadline.PUBLISH_RATE.record(80.0, 8_000_000)  # 10 ms per MB: the copies did run side by side
+    deadline.PUBLISH_RATE.record(80.0, 8_000_000, 8)  # 8 parts side by side: 80 ms per MB per copy stream
     assert clock.commit_estimate_ms(0, parts=8, part_bytes=8_000_000) == pytest.approx(80.0)
+    # ...so one lone part of 1 MB costs a stream's 80 ms, not an eighth of it.
+    assert clock.commit_estimate_ms(0, parts=1, part_bytes=1_000_000) == pytest.approx(80.0)
+    deadline.PUBLISH_RATE.record(160.0, 8_000_000, 8)  # slower now: the rate moves halfway towards it
+    assert clock.commit_estimate_ms(0, parts=8, part_bytes=8_000_000) == pytest.approx(120.0)
