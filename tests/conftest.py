@@ -20,10 +20,11 @@ TEMPLATE = Path(__file__).resolve().parent.parent
 MODES = ("csv", "jsonl", "bytes")
 SLUG = "s3-record-processor"  # what the default project_name slugifies to
 # The projects that run their own `make install`, `make lint` and `make test` in full: one per
-# mode, named as the held-out checks named them (a slug ending in a mode's name; names that sort
+# mode (keyed by it), plus a csv project whose slug ends in another mode's name; named as the
+# held-out checks named them (a slug ending in its own or another mode's name; names that sort
 # before and after the project's other first-party modules), the jsonl one with every non-default
 # choice (existing bucket, restart policy, x86_64, the oldest runtime, odd but legal prefixes,
-# numbers typed with a zero or a space). The bake fuzzer also bakes "Sales Bytes" in csv mode.
+# numbers typed with a zero or a space).
 FULL_BAKES: dict[str, dict[str, Any]] = {
     "csv": {"processing_mode": "csv", "project_name": "Orders CSV"},
     "jsonl": {
@@ -43,6 +44,7 @@ FULL_BAKES: dict[str, dict[str, Any]] = {
         "__memory_mb": " 2048",
     },
     "bytes": {"processing_mode": "bytes", "project_name": "Web Hits", "description": 'Reads C:\\data, "hi"'},
+    "sales-bytes": {"processing_mode": "csv", "project_name": "Sales Bytes"},
 }
 
 

@@ -1,6 +1,6 @@
 """Each baked project's own `make install`, `make lint` and `make test`, run in the background.
 
-The three projects build their .venv at the same time (uv shares one download cache), then run
+The projects of FULL_BAKES build their .venv at the same time (uv shares one download cache), then run
 lint and tests. BAKE_MAKE_JOBS (default 1) bounds how many lint/test steps run at once: the
 projects' end-to-end tests race real deadlines and should not fight over 2 cores.
 """

@@ -7,13 +7,20 @@ import json
 {%- endif %}
 import tracemalloc
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from unittest import mock
 
-import pytest
+from devtools import passthrough
 
-from .harness import aws, make_config
+from {{ cookiecutter.__package_name }}.batch import BadRecord
+from {{ cookiecutter.__package_name }}.layout import RunLayout
+from {{ cookiecutter.__package_name }}.sink import AttemptSink
 
-PART_BYTES = 8 << 20  # the production default, spelled out: the bound below depends on it
-LINES = 300_000  # a third of them bad: 100 000 quarantined records
+from .harness import BUCKET, aws, make_config
+
+LINES = 30_000  # a third of them bad: 10 000 quarantined records, about 1.5 MB of documents
+PART_BYTES = 64 << 10  # small parts, so the documents of one hop make many
 
 
 def _body(bad_every: int) -> bytes:
@@ -32,29 +39,59 @@ def _body(bad_every: int) -> bytes:
     return "".join(rows).encode()
 
 
-def _peak_mb(tmp: Path, body: bytes) -> tuple[float, int]:
-    with aws(make_config(str(tmp), part_bytes=PART_BYTES)) as h:
-        event = h.put_input(body)
-        tracemalloc.start()
-        try:
-            run_id = h.drive(event)  # one hop: no time limit
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-        out = h.outcome(run_id)
-    assert out.hops == 1
-    return peak / 1e6, out.bad_records
+def test_a_hop_writes_its_bad_records_out_while_it_reads(tmp_path: Path) -> None:
+    """Quarantine parts go out as the bad records come, not all at the hop's end."""
+    processed = [0]
+    written_after: list[int] = []  # records processed when each quarantine part was written
+    write = AttemptSink._write_quarantine
+
+    def counting(records: list[Any], state: dict[str, Any]) -> list[Any]:
+        processed[0] += len(records)
+        return passthrough.process_batch(records, state)
+
+    def spy(sink: AttemptSink, seq: int, body: bytes, items: int) -> Any:
+        written_after.append(processed[0])
+        assert len(body) < 2 * PART_BYTES, f"a quarantine part of {len(body)} bytes: documents gathered"
+        return write(sink, seq, body, items)
+
+    process = SimpleNamespace(
+        initial_state=passthrough.initial_state, process_batch=counting, finish=passthrough.finish
+    )
+    with (
+        aws(make_config(str(tmp_path), part_bytes=PART_BYTES), process) as h,
+        mock.patch.object(AttemptSink, "_write_quarantine", spy),
+    ):
+        out = h.outcome(h.drive(h.put_input(_body(3))))  # one hop: no time limit
+    assert (out.hops, out.bad_records) == (1, LINES // 3)
+    good = LINES - LINES // 3
+    assert len(written_after) >= 10
+    assert written_after == sorted(written_after)
+    assert written_after[0] < good // 10, f"the first quarantine part waited for {written_after[0]} records"
+    assert len(set(written_after)) >= len(written_after) - 1, "parts written together, not as they filled"
 
 
-def test_a_third_bad_lines_stay_within_bounded_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # In-process moto keeps every object it stores in this process's memory: have it spool them
-    # to disk, so the peak is the hop's own.
-    monkeypatch.setenv("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", "1")
-    clean_mb, clean_bad = _peak_mb(tmp_path / "clean", _body(0))
-    bad_mb, bad = _peak_mb(tmp_path / "bad", _body(3))
-    assert (clean_bad, bad) == (0, LINES // 3)
-    # A second spool beside the output's: at most a part of documents buffered and its joined copy
-    # while it uploads, plus slack (measured here: +28 MB jsonl, +2 MB csv; gathering every
-    # document for the whole hop, as this once did, took +74 MB).
-    limit_mb = 4 * PART_BYTES / 1e6
-    assert bad_mb - clean_mb < limit_mb, f"peak {bad_mb:.1f} MB with {bad} bad records, {clean_mb:.1f} MB without"
+class _DiscardingS3:
+    def put_object(self, **_: Any) -> None:
+        """Accept and drop: what is measured is the sink's own memory."""
+
+
+def test_bad_records_cost_the_sink_at_most_a_part_of_memory() -> None:
+    """However many bad records a hop meets, the sink holds at most one part of their documents."""
+    part_bytes = 1 << 20
+    s3: Any = _DiscardingS3()
+    sink = AttemptSink(s3, BUCKET, RunLayout("_state/", "out/", "run"), 0, "a", ".out", part_bytes, 256)
+    raw = b"x" * 200
+    tracemalloc.start()
+    try:
+        for batch in range(100):  # 50 000 bad records, about 20 MB of documents
+            bad = [BadRecord(batch * 500 + i, 0, len(raw), "bad record", raw) for i in range(500)]
+            sink.add_bad(bad)
+            del bad
+        sink.flush()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sum(p.items for p in sink.quarantine) == 50_000
+    assert len(sink.quarantine) >= 15
+    # A part's documents buffered, their joined copy while it uploads, one batch of records.
+    assert peak < 3 * part_bytes + (1 << 20), f"peak {peak / 1e6:.1f} MB for {len(sink.quarantine)} parts"
