@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -25,6 +26,11 @@ SLUG = "s3-record-processor"  # what the default project_name slugifies to
 # before and after the project's other first-party modules), the jsonl one with every non-default
 # choice (existing bucket, restart policy, x86_64, the oldest runtime, odd but legal prefixes,
 # numbers typed with a zero or a space).
+# A runtime this machine's Python serves (when the template offers it): the projects baked with it
+# must sam build (and run `make simulate BUILD=1`) in their own tests without another interpreter.
+_RUNTIMES: list[str] = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))["lambda_runtime"]
+_THIS_PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
+MACHINE_RUNTIME = _THIS_PYTHON if _THIS_PYTHON in _RUNTIMES else _RUNTIMES[-1]
 FULL_BAKES: dict[str, dict[str, Any]] = {
     "csv": {"processing_mode": "csv", "project_name": "Orders CSV"},
     "jsonl": {
@@ -43,8 +49,13 @@ FULL_BAKES: dict[str, dict[str, Any]] = {
         "__reserved_concurrency": "00",
         "__memory_mb": " 2048",
     },
-    "bytes": {"processing_mode": "bytes", "project_name": "Web Hits", "description": 'Reads C:\\data, "hi"'},
-    "sales-bytes": {"processing_mode": "csv", "project_name": "Sales Bytes"},
+    "bytes": {
+        "processing_mode": "bytes",
+        "project_name": "Web Hits",
+        "description": 'Reads C:\\data, "hi"',
+        "lambda_runtime": MACHINE_RUNTIME,
+    },
+    "sales-bytes": {"processing_mode": "csv", "project_name": "Sales Bytes", "lambda_runtime": MACHINE_RUNTIME},
 }
 
 

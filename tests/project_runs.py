@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 
 STEPS = ("install", "lint", "test")
+# The install step makes .venv-sam too, so each project's lint runs `sam validate --lint` and its
+# tests `sam build` and `make simulate BUILD=1` (they skip without the SAM CLI; here they must not).
+TARGETS = {"install": ["install", "sam-venv"], "lint": ["lint"], "test": ["test"]}
 STEP_TIMEOUT = int(os.environ.get("BAKE_MAKE_TIMEOUT", "900"))
 
 
@@ -62,7 +65,7 @@ def _run_steps(run: ProjectRun, gate: threading.Semaphore) -> None:
 
 def _make(root: Path, target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["make", target],
+        ["make", *TARGETS[target]],
         cwd=root,
         env=env,
         stdout=subprocess.PIPE,

@@ -27,6 +27,7 @@ from typing import IO, Any
 from .faults import FaultPlan, Faults, InvocationFaults
 from .lambda_api import LambdaApiServer
 from .pool import Outcome, Worker, WorkerPool
+from .runtime import LambdaRuntime
 from .s3_server import DUMMY_CREDENTIALS
 
 Listener = Callable[[str, "Invocation"], None]
@@ -115,6 +116,7 @@ class Emulator:
         concurrency: int = 4,
         cwd: str | None = None,
         pythonpath: list[str] | None = None,
+        runtime: LambdaRuntime | None = None,
         log: IO[bytes] | None = None,
         before_hop: Callable[[int], None] | None = None,
         listener: Listener | None = None,
@@ -145,6 +147,7 @@ class Emulator:
         self._memory_mb = memory_mb
         self._cwd = cwd or os.getcwd()
         self._pythonpath = pythonpath or [os.path.join(self._cwd, "src"), self._cwd]
+        self._runtime = runtime  # None: sandboxes run in this virtualenv (see runtime.py)
         self._spare = spare_workers
         self._cond = threading.Condition()
         self._queue: list[AsyncEvent] = []
@@ -182,7 +185,14 @@ class Emulator:
         sandbox_env["LAMBDA_TASK_ROOT"] = snapshot
         pythonpath = [snapshot, *self._pythonpath[1:]]
         pool = WorkerPool(
-            self._handler, sandbox_env, self._cwd, self.log, pythonpath, spare=self._spare, on_spawn=self._spawned
+            self._handler,
+            sandbox_env,
+            self._cwd,
+            self.log,
+            pythonpath,
+            spare=self._spare,
+            on_spawn=self._spawned,
+            runtime=self._runtime,
         )
         with self._cond:
             self._versions[number] = Version(number, pool, snapshot)
@@ -248,13 +258,18 @@ class Emulator:
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{self._python_version()}",
             "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self._memory_mb),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function_name}",
             "LAMBDA_TASK_ROOT": self._pythonpath[0],
         }
+
+    def _python_version(self) -> str:
+        if self._runtime is not None:
+            return self._runtime.version
+        return f"{sys.version_info.major}.{sys.version_info.minor}"
 
     def _spawned(self, worker: Worker) -> None:
         self.worker_pids.append(worker.pid)

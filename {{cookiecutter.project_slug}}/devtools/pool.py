@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from .proc import stop_process
+from .runtime import LambdaRuntime
 
 _DEVTOOLS_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -179,8 +180,10 @@ class WorkerPool:
         pythonpath: list[str],
         spare: int = 1,
         on_spawn: Callable[[Worker], None] | None = None,
+        runtime: LambdaRuntime | None = None,
     ) -> None:
         self.handler = handler
+        self.runtime = runtime  # None: the project's virtualenv, with pythonpath and devtools
         self.env = env
         self.cwd = cwd
         self.log = log
@@ -204,22 +207,19 @@ class WorkerPool:
             number = self._count
         tmpdir = tempfile.mkdtemp(prefix=f"lambda-sandbox-{number}-")
         parent_sock, child_sock = socket.socketpair()
+        if self.runtime is None:
+            command, path = [sys.executable, "-m", "devtools.worker"], [*self.pythonpath, _DEVTOOLS_PARENT]
+        else:
+            command, path = self.runtime.command(), self.runtime.path(self.pythonpath[0])
         env = {
             **self.env,
             "TMPDIR": tmpdir,
             "AWS_LAMBDA_LOG_STREAM_NAME": f"2000/01/01/[$LATEST]sandbox{number:04d}",
-            "PYTHONPATH": os.pathsep.join([*self.pythonpath, _DEVTOOLS_PARENT]),
+            "PYTHONPATH": os.pathsep.join(path),
             "PYTHONUNBUFFERED": "1",
         }
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "devtools.worker",
-                str(child_sock.fileno()),
-                str(os.getpid()),
-                self.handler,
-            ],
+            [*command, str(child_sock.fileno()), str(os.getpid()), self.handler],
             pass_fds=(child_sock.fileno(),),
             env=env,
             cwd=self.cwd,

@@ -18,15 +18,16 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
-from . import project
+from . import local_build, project
 from .cli_args import parse_env
 from .emulator import Emulator
 from .faults import Faults, FaultSpecError
 from .local_state import LocalState
+from .runtime import LambdaRuntime, MissingRuntimeError, check_python
 from .s3_docs import get_json, s3_event
 from .s3_server import MotoServer
 from .timeline import Progress, checkpoints, hop_timeline, render_summary, render_timeline
@@ -51,6 +52,12 @@ class Options:
     project_dir: Path = field(default_factory=Path.cwd)
     keep_state: Path | None = None  # keep the run's bucket here for `make status` / `make resume`
     handler: str = project.HANDLER  # tests run "devtools.passthrough.lambda_handler" (their own process.py)
+    # A build of the function (sam build's output) to run as Lambda would, on the runtime's Python
+    # with only the SDK beside it (runtime.py); None: src/ in this virtualenv.
+    code_dir: Path | None = None
+    runtime_python: str = ""
+    build: bool = False  # main() runs local_build first and sets code_dir (make simulate BUILD=1)
+    sam: str = "sam"
 
 
 # Stoppers for what a run has started: run()'s finally calls them, and atexit does too in case the
@@ -161,10 +168,16 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
     if own_server:
         _LIVE.append(srv.stop)
     emulator: Emulator | None = None
+    runtime: LambdaRuntime | None = None
     progress: Progress | None = None
     started = time.monotonic()
     summary: dict[str, Any] = _blank_summary(opts, len(data))
     try:
+        code = [str(opts.project_dir / "src"), str(opts.project_dir)]
+        if opts.code_dir is not None:
+            runtime = LambdaRuntime.prepare(opts.runtime_python, project.FUNCTION.runtime)
+            _LIVE.append(runtime.close)
+            code = [str(opts.code_dir)]
         if own_server:
             srv.start()
         s3 = srv.client(region=project.REGION)
@@ -205,7 +218,8 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
             memory_mb=project.MEMORY_MB,
             concurrency=allowed_concurrency(opts.concurrency),
             cwd=str(opts.project_dir),
-            pythonpath=[str(opts.project_dir / "src"), str(opts.project_dir)],
+            pythonpath=code,
+            runtime=runtime,
             log=log,
             before_hop=before_hop,
         )
@@ -256,11 +270,25 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
         if own_server:
             srv.stop()
             _LIVE.remove(srv.stop)
+        if runtime is not None:
+            runtime.close()
+            _LIVE.remove(runtime.close)
         if log is not None:
             log.close()
     if opts.summary is not None:
         opts.summary.write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return summary
+
+
+def _settings(opts: Options) -> dict[str, Any]:
+    """What the run was asked to do, as SUMMARY reports it."""
+    return {
+        "timeout_ms": opts.timeout_ms,
+        "concurrency": allowed_concurrency(opts.concurrency),
+        "faults": opts.faults.describe(),
+        "seed": opts.seed,
+        "code": "src/" if opts.code_dir is None else str(opts.code_dir),
+    }
 
 
 def _blank_summary(opts: Options, size: int) -> dict[str, Any]:
@@ -275,10 +303,7 @@ def _blank_summary(opts: Options, size: int) -> dict[str, Any]:
         "object_size": size,
         "result": None,
         "cache_hits": None,
-        "timeout_ms": opts.timeout_ms,
-        "concurrency": allowed_concurrency(opts.concurrency),
-        "faults": opts.faults.describe(),
-        "seed": opts.seed,
+        **_settings(opts),
         "invocations": 0,
         "cold_starts": 0,
         "kills": 0,
@@ -337,10 +362,7 @@ def _collect(s3: Any, bucket: str, emulator: Emulator, size: int, finished: bool
         "object_size": size,
         "result": manifest.get("result") if manifest else None,
         "cache_hits": manifest.get("cache_hits") if manifest else None,
-        "timeout_ms": opts.timeout_ms,
-        "concurrency": allowed_concurrency(opts.concurrency),
-        "faults": opts.faults.describe(),
-        "seed": opts.seed,
+        **_settings(opts),
         **em,
         "timeline": hop_timeline(rows, cps),
         "invocation_log": rows,
@@ -419,9 +441,25 @@ def parse_args(argv: list[str] | None) -> Options:
         default=project.HANDLER,
         help="the handler the emulator runs (tests: devtools.passthrough.lambda_handler, their own process.py)",
     )
+    p.add_argument("--build", action="store_true", help="sam build the function for this machine and run that")
+    p.add_argument("--code-dir", type=Path, default=None, help="run this sam build output of the function instead")
+    p.add_argument("--sam", default="sam", help="the SAM CLI --build runs")
+    p.add_argument(
+        "--runtime-python", default="", help="the runtime's Python for --build/--code-dir (default: as make deploy's)"
+    )
     a = p.parse_args(argv)
     if not a.input.is_file():
         raise SystemExit(f"ERROR: INPUT={a.input} is not a file")
+    python = ""
+    if a.build or a.code_dir is not None:
+        try:
+            python = local_build.runtime_python() if not a.runtime_python else a.runtime_python
+            check_python(python, project.FUNCTION.runtime)
+        except MissingRuntimeError as exc:
+            raise SystemExit(f"ERROR: {exc}") from None
+    package = project.HANDLER.split(".")[0]
+    if a.code_dir is not None and not (a.code_dir / package).is_dir():
+        raise SystemExit(f"ERROR: --code-dir {a.code_dir} holds no {package}/: it is not a build of this function")
     timeout_ms = project.FUNCTION.timeout_s * 1000 if a.timeout_ms is None else a.timeout_ms
     if timeout_ms < 1:
         raise SystemExit("ERROR: TIMEOUT_MS must be a positive number of milliseconds")
@@ -444,6 +482,10 @@ def parse_args(argv: list[str] | None) -> Options:
         progress=not a.no_progress,
         keep_state=a.keep_state,
         handler=a.handler,
+        code_dir=a.code_dir,
+        runtime_python=python,
+        build=a.build,
+        sam=a.sam,
     )
 
 
@@ -460,6 +502,13 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         return int(exc.code or 0)
     signal.signal(signal.SIGTERM, _raise_interrupted)
+    if opts.build:
+        print(f"simulate: sam build for this machine ({local_build.machine_architecture()}) ...", flush=True)
+        try:
+            opts = replace(opts, code_dir=local_build.build(opts.sam, opts.runtime_python))
+        except local_build.BuildError as exc:
+            print(f"ERROR: {exc}", file=sys.stderr)
+            return EXIT_FAILED
     summary = run(opts)
     print(render_summary(summary))
     if summary.get("timeline"):

@@ -93,6 +93,8 @@ def render_summary(summary: dict[str, Any]) -> str:
         f"   recycles {s['recycles']}   on-failure {len(s['on_failure'])}",
         f"  cache hits {'?' if cache is None else cache}   bytes fetched {_mb(fetched)} / object {_mb(size)}{ratio}",
     ]
+    if s.get("code", "src/") != "src/":
+        lines.append(f"  code {s['code']} (the sam build, on the runtime's Python with only the SDK beside it)")
     return "\n".join(lines)
 
 

@@ -23,14 +23,9 @@ SQ_PARAMS = '$(subst ','\'',$(strip $(PARAMS)))'
 export SAM_CLI_TELEMETRY ?= 0
 
 # sam build installs the dependencies with the Python of the function's runtime, which must be on
-# PATH as pythonX.Y: find it (PATH first, then uv's or pyenv's interpreters) and put its folder first.
-LAMBDA_RUNTIME := $(shell sed -n 's/^ *Runtime: *\(python3\.[0-9]*\).*/\1/p' template.yaml | head -n 1)
-LAMBDA_PYVER := $(patsubst python%,%,$(LAMBDA_RUNTIME))
-RUNTIME_PYTHON := $(or \
-  $(shell $(LAMBDA_RUNTIME) -c 'import sys; print(sys.executable)' 2>/dev/null),\
-  $(if $(UV),$(shell "$(UV)" python find --no-project $(LAMBDA_PYVER) 2>/dev/null)),\
-  $(firstword $(wildcard $(HOME)/.pyenv/versions/$(LAMBDA_PYVER).*/bin/$(LAMBDA_RUNTIME))))
-SAM_PATH := $(if $(strip $(RUNTIME_PYTHON)),$(dir $(strip $(RUNTIME_PYTHON))):)$(PATH)
+# PATH as pythonX.Y: devtools.runtime finds it (PATH first, then uv's or pyenv's interpreters) and
+# its folder goes first on PATH.
+RUNTIME_PYTHON = $$($(PY) -m devtools.local_build runtime-python)
 
 SAMPLE := $(firstword $(wildcard events/sample.*))
 FILE ?= $(SAMPLE)
@@ -50,9 +45,8 @@ $(SAM_STAMP):
 sam-venv: $(SAM_STAMP) ## create .venv-sam with the pinned AWS SAM CLI
 
 define SAM_BUILD
-	@[ -n "$(LAMBDA_RUNTIME)" ] || { echo "ERROR: no 'Runtime: python3.x' in template.yaml" >&2; exit 1; }
-	@[ -n "$(strip $(RUNTIME_PYTHON))" ] || { echo "ERROR: sam build needs $(LAMBDA_RUNTIME) on PATH (the function's runtime); install it, e.g. 'uv python install $(LAMBDA_PYVER)'" >&2; exit 1; }
-	PATH="$(SAM_PATH)" $(SAM) build --config-env $(SAM_CONFIG_ENV) $(SAM_BUILD_ARGS)
+	python=$(RUNTIME_PYTHON) && PATH="$$(dirname "$$python"):$$PATH" \
+	  $(SAM) build --config-env $(SAM_CONFIG_ENV) $(SAM_BUILD_ARGS)
 endef
 
 build: $(STAMP) $(SAM_STAMP) ## sam build (.aws-sam/build: the package and its runtime deps only)

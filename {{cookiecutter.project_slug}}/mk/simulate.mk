@@ -6,6 +6,9 @@
 #   VERBOSE=1 shows the handler's logs on the terminal (else they go to $(SIM_LOG));
 #   PARAMS="MaxHops=50 OnObjectChange=restart" overrides stack parameters, as for make deploy (the
 #   emulator reads the function's configuration from template.yaml and samconfig.toml);
+#   BUILD=1 runs what make deploy ships: sam build for this machine's architecture, then the chain
+#   on that build, each sandbox on the runtime's Python with only the AWS SDK beside the package
+#   (a dependency missing from requirements.txt or an import of a dev-only module fails here);
 #   SIM_ARGS passes more flags, e.g. SIM_ARGS="--env MAX_HOPS=50" (python -m devtools.simulate --help).
 
 INPUT ?=
@@ -16,12 +19,15 @@ OUTPUT ?= .simulate/output.{% if cookiecutter.processing_mode == "bytes" %}bin{%
 SUMMARY ?= .simulate/summary.json
 SIM_LOG ?= .simulate/simulate.log
 SIM_ARGS ?=
+BUILD ?=
+SIM_BUILD := $(filter 1 yes true,$(BUILD))
 
 .PHONY: simulate
 
-simulate: $(STAMP) ## run the recursive chain locally: make simulate INPUT=file [TIMEOUT_MS= FAULTS= SEED= PARAMS=]
+simulate: $(STAMP) $(if $(SIM_BUILD),$(SAM_STAMP)) ## run the recursive chain locally: make simulate INPUT=file [TIMEOUT_MS= FAULTS= SEED= PARAMS= BUILD=1]
 	@if [ -z "$(INPUT)" ]; then echo "ERROR: say which file to process: make simulate INPUT=<file>" >&2; exit 2; fi
 	PARAMS=$(SQ_PARAMS) $(PY) -m devtools.simulate --input "$(INPUT)" $(if $(strip $(TIMEOUT_MS)),--timeout-ms "$(TIMEOUT_MS)") \
 	  $(if $(strip $(FAULTS)),--faults "$(FAULTS)") $(if $(strip $(SEED)),--seed "$(SEED)") \
 	  --output "$(OUTPUT)" --summary "$(SUMMARY)" --log "$(SIM_LOG)" \
-	  $(if $(filter 1 yes true,$(VERBOSE)),--verbose) $(SIM_ARGS)
+	  $(if $(filter 1 yes true,$(VERBOSE)),--verbose) \
+	  $(if $(SIM_BUILD),--build --sam "$(SAM)") $(SIM_ARGS)

@@ -252,5 +252,19 @@ def find_sam() -> str | None:
     return shutil.which("sam")
 
 
+def sam_toolchain(version: str) -> tuple[str, str]:
+    """The SAM CLI and the Python of the function's runtime (X.Y), which sam build needs; the test
+    skips, saying which is missing, without them."""
+    from devtools import runtime
+
+    sam = find_sam()
+    if sam is None:
+        pytest.skip("SAM CLI not installed: `make sam-venv` creates .venv-sam/bin/sam")
+    python = runtime.find_python(f"python{version}")
+    if python is None:
+        pytest.skip(f"sam build needs python{version} (the function's runtime): e.g. `uv python install {version}`")
+    return sam, python
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]

@@ -7,10 +7,8 @@ or pyenv) are both here; skipped with the reason otherwise. Takes a few seconds.
 
 from __future__ import annotations
 
-import glob
 import os
 import re
-import shutil
 import subprocess
 from email.parser import Parser
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .stack import PROJECT, REGION, TEMPLATE, find_sam, one_resource
+from .stack import PROJECT, REGION, TEMPLATE, one_resource, sam_toolchain
 
 PKG = "{{ cookiecutter.__package_name }}"
 ELF_MACHINE = {"arm64": 183, "x86_64": 62}  # e_machine of EM_AARCH64, EM_X86_64
@@ -29,41 +27,11 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-def _runtime_python(version: str) -> str | None:
-    """A working pythonX.Y: on PATH (a pyenv shim may not run), else uv's, else pyenv's."""
-    candidates = [shutil.which(f"python{version}")]
-    uv = shutil.which("uv")
-    if uv:
-        found = subprocess.run(
-            [uv, "python", "find", "--no-project", version], capture_output=True, text=True, check=False
-        )
-        candidates.append(found.stdout.strip() or None)
-    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")))
-    for exe in candidates:
-        if not exe:
-            continue
-        probe = subprocess.run(
-            [exe, "-c", "import sys; print(sys.executable); print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        lines = probe.stdout.split()
-        if probe.returncode == 0 and len(lines) == 2 and lines[1] == version:
-            return lines[0]
-    return None
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, translated: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
     fn = one_resource(translated, "AWS::Lambda::Function")[1]["Properties"]
     version = fn["Runtime"].removeprefix("python")
-    sam = find_sam()
-    if sam is None:
-        pytest.skip("SAM CLI not installed: `make sam-venv` creates .venv-sam/bin/sam")
-    python = _runtime_python(version)
-    if python is None:
-        pytest.skip(f"sam build needs python{version} (the function's runtime): e.g. `uv python install {version}`")
+    sam, python = sam_toolchain(version)
     tmp = tmp_path_factory.mktemp("sam-build")
     env = {
         **os.environ,

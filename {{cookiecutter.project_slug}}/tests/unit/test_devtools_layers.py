@@ -10,9 +10,9 @@ from pathlib import Path
 
 DEVTOOLS = Path(__file__).resolve().parents[2] / "devtools"
 LAYERS: list[set[str]] = [
-    {"proc", "faults", "stack_template", "moto_ranges", "timeline", "worker", "cli_args", "s3_docs"},
+    {"proc", "faults", "stack_template", "moto_ranges", "timeline", "worker", "cli_args", "s3_docs", "runtime"},
     {"project", "s3_server", "pool"},
-    {"package", "passthrough", "existing_bucket", "lambda_api", "local_state"},
+    {"package", "passthrough", "existing_bucket", "lambda_api", "local_state", "local_build"},
     {"emulator", "targets"},
     {"params", "status", "simulate", "soak"},
     {"resume"},
