@@ -24,7 +24,6 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,8 @@ from .cli_args import parse_env
 from .emulator import Emulator
 from .local_state import DEFAULT_STATE_DIR, LocalState
 from .package import config, deployed_package
-from .status import render, run_status
+from .run_report import committed_output, run_status
+from .status import render
 from .targets import Target, target_for
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
@@ -44,11 +44,6 @@ def resume_event(bucket: str, run_id: str) -> dict[str, Any]:
     runs = deployed_package("runs")
     event: dict[str, Any] = runs.resume_event(bucket, run_id)
     return event
-
-
-def committed_output(s3: Any, bucket: str, run_id: str) -> Iterator[bytes]:
-    runs = deployed_package("runs")
-    yield from runs.committed_output(s3, bucket, run_id, config())
 
 
 def resume_local(
@@ -88,7 +83,7 @@ def resume_local(
         if log_fh is not None:
             log_fh.close()
     stats.pop("timeline", None)
-    status = run_status(s3, local.bucket, run_id)
+    status = run_status(s3, local.bucket, run_id, config())
     status["resume"] = {
         k: stats[k] for k in ("invocations", "kills", "timeouts", "errors", "retries", "duplicates", "recycles")
     }
@@ -98,7 +93,7 @@ def resume_local(
         output.parent.mkdir(parents=True, exist_ok=True)
         with output.open("wb") as fh:
             if status.get("state") == "succeeded":
-                for chunk in committed_output(s3, local.bucket, run_id):
+                for chunk in committed_output(s3, local.bucket, run_id, config()):
                     fh.write(chunk)
     LocalState.save(s3, local.bucket, state_dir, {**local.env, **env}, timeout_ms or local.timeout_ms)
     return status
@@ -107,7 +102,7 @@ def resume_local(
 def resume_deployed(target: Target, run_id: str, wait_s: float, poll_s: float = 5.0) -> dict[str, Any]:
     if not target.function:
         raise LookupError("no function to invoke: pass --stack (or STACK) or --function (or FUNCTION)")
-    before = run_status(target.s3, target.bucket, run_id)
+    before = run_status(target.s3, target.bucket, run_id, config())
     if before.get("state") == "unknown":
         raise LookupError(f"run {run_id} has no checkpoint in s3://{target.bucket}")
     target.lambda_client.invoke(
@@ -120,7 +115,7 @@ def resume_deployed(target: Target, run_id: str, wait_s: float, poll_s: float = 
     end = time.monotonic() + wait_s
     while wait_s > 0 and time.monotonic() < end:
         time.sleep(poll_s)
-        status = run_status(target.s3, target.bucket, run_id)
+        status = run_status(target.s3, target.bucket, run_id, config())
         if status.get("state") != "running" and status.get("hop") != before.get("hop"):
             break
         if status.get("state") == "succeeded":

@@ -23,15 +23,10 @@ from typing import Any
 
 from .local_state import DEFAULT_STATE_DIR
 from .package import config, deployed_package
+from .run_report import run_status
 from .targets import target_for
 
 EXIT_UNKNOWN = 1
-
-
-def run_status(s3: Any, bucket: str, run_id: str) -> dict[str, Any]:
-    runs = deployed_package("runs")
-    doc: dict[str, Any] = runs.run_status(s3, bucket, run_id, config())
-    return doc
 
 
 # -- printing -------------------------------------------------------------------------------------
@@ -88,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         with target_for(a.run_id, a.bucket, a.stack, a.state_dir) as target:
-            status = run_status(target.s3, target.bucket, a.run_id)
+            status = run_status(target.s3, target.bucket, a.run_id, config())
     except LookupError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return EXIT_UNKNOWN

@@ -57,7 +57,6 @@ class Checkpoint:
     records: int = 0
     bad_records: int = 0
     output_items: int = 0
-    bytes_read: int = 0
     bytes_fetched: int = 0
     invocations: int = 0
     reader_context: dict[str, Any] = field(default_factory=dict)
@@ -115,7 +114,6 @@ class Checkpoint:
                 records=_typed(doc, "records", int),
                 bad_records=_typed(doc, "bad_records", int),
                 output_items=_typed(doc, "output_items", int),
-                bytes_read=_typed(doc, "bytes_read", int),
                 bytes_fetched=_typed(doc, "bytes_fetched", int),
                 invocations=_typed(doc, "invocations", int),
                 reader_context=_typed(doc, "reader_context", dict),

@@ -93,10 +93,6 @@ class Config:
                 )
         return cfg
 
-    def is_input_key(self, key: str) -> bool:
-        """True when the S3 trigger filter would match `key`."""
-        return key.startswith(self.input_prefix) and key.endswith(self.input_suffix)
-
     def is_own_key(self, key: str) -> bool:
         """True for keys the function itself writes; it must never process them."""
         return key.startswith(self.output_prefix) or key.startswith(self.state_prefix)

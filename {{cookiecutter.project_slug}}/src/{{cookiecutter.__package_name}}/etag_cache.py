@@ -27,16 +27,12 @@ from .s3util import S3Client, is_missing, is_not_modified
 _ENTRY_NAME = re.compile(r"[0-9a-f]{64}")
 
 
-class ObjectChangedError(Exception):
-    """The object a run is pinned to is no longer the one in S3."""
+@dataclass(frozen=True)
+class Changed:
+    """What revalidation found instead of the cached version: S3 has another ETag (None: the
+    object is gone). The entry is dropped; the reader decides what a change means for it."""
 
-    def __init__(self, bucket: str, key: str, pinned: str, current: str | None) -> None:
-        self.bucket, self.key, self.pinned, self.current = bucket, key, pinned, current
-        now = f"now has ETag {current}" if current else "was deleted"
-        super().__init__(
-            f"s3://{bucket}/{key} changed during the run: the run is pinned to ETag {pinned} "
-            f"but the object {now}; versions are never mixed"
-        )
+    current: str | None
 
 
 @dataclass
@@ -102,11 +98,11 @@ class EtagCache:
     def _used(self, on_disk: bool) -> int:
         return sum(e.reserved for e in self._entries.values() if (e.path is not None) == on_disk)
 
-    def validated(self, s3: S3Client, bucket: str, key: str, etag: str, version_id: str | None) -> CacheEntry | None:
-        """The entry for this object version if S3 confirms it is current, else None.
-
-        Raises ObjectChangedError when S3 holds a different version than the run is pinned to.
-        """
+    def validated(
+        self, s3: S3Client, bucket: str, key: str, etag: str, version_id: str | None
+    ) -> CacheEntry | Changed | None:
+        """The entry for this object version if S3 confirms it is current; Changed when S3 holds
+        another version (or none); None when nothing is cached for it."""
         entry = self._entries.get((bucket, key))
         if entry is None:
             return None
@@ -124,12 +120,12 @@ class EtagCache:
                 return entry
             if is_missing(exc):
                 self.drop(bucket, key)
-                raise ObjectChangedError(bucket, key, etag, None) from None
+                return Changed(None)
             raise
         # 200: S3 has another version. Do not read its body; the run must not mix versions.
         resp["Body"].close()
         self.drop(bucket, key)
-        raise ObjectChangedError(bucket, key, etag, resp.get("ETag"))
+        return Changed(resp.get("ETag"))
 
     def start(self, bucket: str, key: str, etag: str, size: int, offset: int) -> CacheEntry | None:
         """A new empty entry beginning at `offset`, or None when the rest of the object does not fit."""
@@ -162,6 +158,3 @@ class EtagCache:
         entry = self._entries.pop((bucket, key), None)
         if entry is not None:
             entry.close()
-
-    def __len__(self) -> int:
-        return len(self._entries)

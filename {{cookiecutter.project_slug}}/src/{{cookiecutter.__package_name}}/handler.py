@@ -23,7 +23,7 @@ from .batch import InputFormatError, RecordTooLargeError
 from .checkpoint import PAYLOAD_KIND, Checkpoint, CheckpointError, CheckpointStore, ObjectRef, Pointer
 from .config import Config
 from .deadline import PUBLISH_RATE, HopClock, LambdaContext
-from .etag_cache import EtagCache, ObjectChangedError
+from .etag_cache import EtagCache
 from .guard import DepthExceededError, RunStopped, check_before_hop, check_progress
 from .hop import HopTotals, HopWork, read_until_margin
 from .layout import RunLayout, check_run_id, run_id_for
@@ -31,7 +31,7 @@ from .records import MODE, OUTPUT_EXT, RecordReader
 from .runs import RESUME_KIND, mark_launched, read_outcome, record_outcome, write_manifest
 from .s3util import S3Client, exists, lambda_client, s3_client
 from .sink import AttemptSink, publish
-from .source import ObjectSource
+from .source import ObjectChangedError, ObjectSource
 from .state_codec import StateError
 from .telemetry import MetricUnit, logger, metrics
 
@@ -285,7 +285,6 @@ def _next_checkpoint(
         records=cp.records + totals.records,
         bad_records=cp.bad_records + totals.bad,
         output_items=cp.output_items + totals.items,
-        bytes_read=work.offset,
         bytes_fetched=cp.bytes_fetched + source.bytes_fetched,
         invocations=cp.invocations + 1,
         reader_context=reader.context,

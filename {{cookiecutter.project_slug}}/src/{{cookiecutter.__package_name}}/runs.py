@@ -1,16 +1,14 @@
-"""A run's durable records beyond checkpoints: launch markers, the outcome, the manifest; and
-read-side helpers (status, committed output) used by `make status`, `make resume` and the tools."""
+"""A run's durable records beyond checkpoints: launch markers, the outcome, the manifest, and the
+payload that resumes a run. (What `make status` reads from them is devtools/run_report.py.)"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
 
-from .checkpoint import Checkpoint, CheckpointStore
-from .config import Config
+from .checkpoint import Checkpoint
 from .layout import RunLayout
 from .s3util import S3Client, error_code, exists, is_missing, is_precondition_failed
 
@@ -110,48 +108,6 @@ def manifest_doc(cp: Checkpoint) -> dict[str, Any]:
 
 def write_manifest(s3: S3Client, bucket: str, layout: RunLayout, cp: Checkpoint) -> None:
     _put_once(s3, bucket, layout.manifest(), manifest_doc(cp))
-
-
-def run_status(s3: S3Client, bucket: str, run_id: str, cfg: Config) -> dict[str, Any]:
-    """Where a run is: succeeded (manifest), failed/abandoned (outcome), running, or unknown."""
-    layout = RunLayout(cfg.state_prefix, cfg.output_prefix, run_id)
-    manifest = _get_json(s3, bucket, layout.manifest())
-    if manifest is not None:
-        return {**manifest, "state": "succeeded", "offset": manifest["source"]["size"]}
-    latest = CheckpointStore(s3, bucket, layout).latest()
-    outcome = read_outcome(s3, bucket, layout)
-    if latest is None:
-        return {"run_id": run_id, "state": outcome["status"] if outcome else "unknown", **(outcome or {})}
-    cp = latest[0]
-    status: dict[str, Any] = {
-        "run_id": run_id,
-        "state": "running",
-        "source": asdict(cp.source),
-        "hop": cp.hop,
-        "code_version": cp.code_version or "unpublished ($LATEST)",
-        "offset": cp.offset,
-        "size": cp.source.size,
-        "records": cp.records,
-        "bad_records": cp.bad_records,
-        "output_items": cp.output_items,
-        "updated_at": cp.updated_at,
-        "seconds_since_update": round(time.time() - cp.updated_at, 1),
-    }
-    if outcome is not None:
-        status.update(state=outcome["status"], error=outcome.get("error"), error_type=outcome.get("error_type"))
-        if outcome.get("superseded_by"):
-            status["superseded_by"] = outcome["superseded_by"]
-    return status
-
-
-def committed_output(s3: S3Client, bucket: str, run_id: str, cfg: Config) -> Iterator[bytes]:
-    """The run's committed output, part by part in order; nothing unless the run succeeded."""
-    layout = RunLayout(cfg.state_prefix, cfg.output_prefix, run_id)
-    manifest = _get_json(s3, bucket, layout.manifest())
-    if manifest is None:
-        return
-    for part in manifest["parts"]:
-        yield s3.get_object(Bucket=bucket, Key=part["key"])["Body"].read()
 
 
 def resume_event(bucket: str, run_id: str) -> dict[str, Any]:

@@ -15,8 +15,21 @@ from typing import Any
 from botocore.exceptions import BotoCoreError
 
 from .checkpoint import ObjectRef
-from .etag_cache import CacheEntry, EtagCache, ObjectChangedError
+from .etag_cache import CacheEntry, Changed, EtagCache
 from .s3util import S3Client, is_missing, is_precondition_failed
+
+
+class ObjectChangedError(Exception):
+    """The object a run is pinned to is no longer the one in S3."""
+
+    def __init__(self, bucket: str, key: str, pinned: str, current: str | None) -> None:
+        self.bucket, self.key, self.pinned, self.current = bucket, key, pinned, current
+        now = f"now has ETag {current}" if current else "was deleted"
+        super().__init__(
+            f"s3://{bucket}/{key} changed during the run: the run is pinned to ETag {pinned} "
+            f"but the object {now}; versions are never mixed"
+        )
+
 
 # A dropped connection mid-body is not retried by botocore; reopen from where we are, a few times.
 _STREAM_REOPENS = 4
@@ -42,8 +55,11 @@ class ObjectSource:
         entry: CacheEntry | None = None
         if self.cache is not None:
             started = time.perf_counter()
-            entry = self.cache.validated(self.s3, ref.bucket, ref.key, ref.etag, ref.version_id)
+            found = self.cache.validated(self.s3, ref.bucket, ref.key, ref.etag, ref.version_id)
             self._timed(started)
+            if isinstance(found, Changed):
+                raise ObjectChangedError(ref.bucket, ref.key, ref.etag, found.current)
+            entry = found
             if entry is not None and not entry.start <= offset <= entry.end:
                 entry = None
             self.cache_hit = entry is not None

@@ -98,8 +98,9 @@ def finished_run(h: Harness, data: bytes, budget: int | None = 12) -> Outcome:
 
 def failed_run(h: Harness, data: bytes, budget: int | None = 12) -> dict[str, Any]:
     """Run `data` as a chain that must fail; its run_status (state failed, with the error)."""
+    from devtools.run_report import run_status
+
     from {{ cookiecutter.__package_name }}.layout import run_id_for
-    from {{ cookiecutter.__package_name }}.runs import run_status
 
     event = h.put_input(data, _key(data))
     obj = event["Records"][0]["s3"]["object"]

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from devtools.run_report import run_status
+
 from {{ cookiecutter.__package_name }}.checkpoint import CheckpointError
-from {{ cookiecutter.__package_name }}.runs import resume_event, run_status
+from {{ cookiecutter.__package_name }}.runs import resume_event
 
 from .conftest import BUCKET, Chain, Harness, keys, sample
 from .test_hop_faults import reference, same

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from devtools.run_report import run_status
 from devtools.soak import check_output
 
 from {{ cookiecutter.__package_name }}.layout import run_id_for
-from {{ cookiecutter.__package_name }}.runs import run_status
 
 from .conftest import BUCKET, MODE, Chain, Harness, keys, sample
 from .test_hop_faults import reference, same

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.__package_name }}.runs import resume_event, run_status
+from devtools.run_report import run_status
+
+from {{ cookiecutter.__package_name }}.runs import resume_event
 
 from .conftest import BUCKET, Chain, Harness, http_faults, sample
 from .test_hop_faults import reference, same

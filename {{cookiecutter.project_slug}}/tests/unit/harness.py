@@ -21,8 +21,9 @@ from urllib.parse import quote_plus
 from moto import mock_aws
 
 from devtools import passthrough
+from devtools.run_report import committed_output
 
-from {{ cookiecutter.__package_name }} import handler, runs
+from {{ cookiecutter.__package_name }} import handler
 from {{ cookiecutter.__package_name }}.config import Config
 from {{ cookiecutter.__package_name }}.etag_cache import EtagCache
 from {{ cookiecutter.__package_name }}.s3util import s3_client
@@ -180,7 +181,7 @@ class Harness:
         # Only committed output is ever visible: the manifest and the parts it lists, nothing else.
         visible = set(self.list_keys(f"{self.cfg.output_prefix}{run_id}/"))
         assert visible == {key} | {p["key"] for p in manifest["parts"]}, "uncommitted objects under the output prefix"
-        output = b"".join(runs.committed_output(self.s3, BUCKET, run_id, self.cfg))
+        output = b"".join(committed_output(self.s3, BUCKET, run_id, self.cfg))
         bad: list[dict[str, Any]] = []
         for part in manifest["quarantine"]:
             body = self.s3.get_object(Bucket=BUCKET, Key=part["key"])["Body"].read()

@@ -15,15 +15,17 @@ from unittest import mock
 import pytest
 from botocore.exceptions import ClientError
 
+from devtools.run_report import run_status
+
 from {{ cookiecutter.__package_name }} import guard, handler
 from {{ cookiecutter.__package_name }}.checkpoint import CheckpointError
-from {{ cookiecutter.__package_name }}.etag_cache import ObjectChangedError
 from {{ cookiecutter.__package_name }}.guard import (
     DepthExceededError,
     RunBudgetExceededError,
 )
 from {{ cookiecutter.__package_name }}.records import MODE
-from {{ cookiecutter.__package_name }}.runs import resume_event, run_status
+from {{ cookiecutter.__package_name }}.runs import resume_event
+from {{ cookiecutter.__package_name }}.source import ObjectChangedError
 
 from .harness import BUCKET, FlakyS3, Harness, InjectedCrash, Outcome, aws, make_config, sample_body
 
@@ -451,7 +453,8 @@ def test_keys_written_by_a_run(h: Harness) -> None:
     written = [k for k in h.list_keys() if not k.startswith("incoming/")]
     assert written
     assert all(k.endswith((".json", ".jsonl", ".bin")) for k in written)
-    assert all(h.cfg.is_own_key(k) and not h.cfg.is_input_key(k) for k in written)
+    assert all(h.cfg.is_own_key(k) for k in written)
+    assert not [k for k in written if k.startswith(h.cfg.input_prefix) and k.endswith(h.cfg.input_suffix)]
     assert all(run_id in k for k in written)
 
 

@@ -135,11 +135,8 @@ def test_filter_matches_writes(prefix: str, suffix: str, written: str, matches: 
     assert filter_matches_writes(prefix, suffix, written) is matches
 
 
-def test_own_keys_and_input_keys() -> None:
+def test_own_keys() -> None:
     cfg = load(INPUT_SUFFIX=".csv")
-    assert cfg.is_input_key("incoming/a.csv")
-    assert not cfg.is_input_key("incoming/a.json")
-    assert not cfg.is_input_key("other/a.csv")
     assert cfg.is_own_key("processed/run/manifest.json")
     assert cfg.is_own_key("_state/runs/x/checkpoints/000000.json")
     assert not cfg.is_own_key("incoming/a.csv")

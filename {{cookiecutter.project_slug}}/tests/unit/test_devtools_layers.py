@@ -13,7 +13,7 @@ LAYERS: list[set[str]] = [
     {"proc", "faults", "stack_template", "moto_ranges", "timeline", "worker", "cli_args", "s3_docs", "runtime"},
     {"project", "s3_server", "pool"},
     {"package", "passthrough", "existing_bucket", "lambda_api", "local_state", "local_build"},
-    {"emulator", "targets"},
+    {"emulator", "targets", "run_report"},
     {"params", "status", "simulate", "soak"},
     {"resume"},
 ]

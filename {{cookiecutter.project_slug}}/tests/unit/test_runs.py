@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from devtools.run_report import committed_output, run_status
+
 from {{ cookiecutter.__package_name }}.checkpoint import (
     Checkpoint,
     CheckpointStore,
@@ -12,11 +14,9 @@ from {{ cookiecutter.__package_name }}.checkpoint import (
 )
 from {{ cookiecutter.__package_name }}.layout import RunLayout
 from {{ cookiecutter.__package_name }}.runs import (
-    committed_output,
     manifest_doc,
     record_outcome,
     resume_event,
-    run_status,
     write_manifest,
 )
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.__package_name }}.checkpoint import ObjectRef
-from {{ cookiecutter.__package_name }}.etag_cache import EtagCache, ObjectChangedError
-from {{ cookiecutter.__package_name }}.source import ObjectSource
+from {{ cookiecutter.__package_name }}.etag_cache import EtagCache
+from {{ cookiecutter.__package_name }}.source import ObjectChangedError, ObjectSource
 
 from .harness import BUCKET, Harness
 

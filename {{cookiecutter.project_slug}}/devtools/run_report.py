@@ -1,0 +1,60 @@
+"""What `make status`, `make resume` and the tests read about a run: where it stands and its
+committed output, from the documents the function writes (the manifest, the outcome, the newest
+checkpoint). The function itself never reads a run this way, so this is not deployed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+from .package import deployed_package
+from .s3_docs import get_json
+
+_layout = deployed_package("layout")
+_checkpoint = deployed_package("checkpoint")
+_runs = deployed_package("runs")
+
+
+def run_status(s3: Any, bucket: str, run_id: str, cfg: Any) -> dict[str, Any]:
+    """Where a run is: succeeded (manifest), failed/abandoned (outcome), running, or unknown.
+    `cfg` is the package's Config (its prefixes say where the run's documents are)."""
+    layout = _layout.RunLayout(cfg.state_prefix, cfg.output_prefix, run_id)
+    manifest = get_json(s3, bucket, layout.manifest())
+    if manifest is not None:
+        return {**manifest, "state": "succeeded", "offset": manifest["source"]["size"]}
+    latest = _checkpoint.CheckpointStore(s3, bucket, layout).latest()
+    outcome = _runs.read_outcome(s3, bucket, layout)
+    if latest is None:
+        return {"run_id": run_id, "state": outcome["status"] if outcome else "unknown", **(outcome or {})}
+    cp = latest[0]
+    status: dict[str, Any] = {
+        "run_id": run_id,
+        "state": "running",
+        "source": asdict(cp.source),
+        "hop": cp.hop,
+        "code_version": cp.code_version or "unpublished ($LATEST)",
+        "offset": cp.offset,
+        "size": cp.source.size,
+        "records": cp.records,
+        "bad_records": cp.bad_records,
+        "output_items": cp.output_items,
+        "updated_at": cp.updated_at,
+        "seconds_since_update": round(time.time() - cp.updated_at, 1),
+    }
+    if outcome is not None:
+        status.update(state=outcome["status"], error=outcome.get("error"), error_type=outcome.get("error_type"))
+        if outcome.get("superseded_by"):
+            status["superseded_by"] = outcome["superseded_by"]
+    return status
+
+
+def committed_output(s3: Any, bucket: str, run_id: str, cfg: Any) -> Iterator[bytes]:
+    """The run's committed output, part by part in order; nothing unless the run succeeded."""
+    layout = _layout.RunLayout(cfg.state_prefix, cfg.output_prefix, run_id)
+    manifest = get_json(s3, bucket, layout.manifest())
+    if manifest is None:
+        return
+    for part in manifest["parts"]:
+        yield s3.get_object(Bucket=bucket, Key=part["key"])["Body"].read()
