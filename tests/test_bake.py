@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -15,6 +17,7 @@ import pytest
 import yaml
 
 from .conftest import FULL_BAKES, MODES, SLUG, TEMPLATE, Bake, package_dir
+from .project_runs import ProjectRun
 
 PKG = "{pkg}"  # filled in per project
 TEMPLATE_PROJECT = TEMPLATE / "{{cookiecutter.project_slug}}"
@@ -385,7 +388,8 @@ def test_replay_reproduces_the_project(bake: Bake, tmp_path: Path, cc_config: Pa
 
 
 def test_pre_commit_configs_valid(baked: dict[str, Path]) -> None:
-    """Both pre-commit configs are valid and use local hooks only (GitHub is not needed)."""
+    """Both pre-commit configs are valid and run the repository's own pinned tools from .venv
+    (local system hooks: no second list of pins to drift, nothing fetched from GitHub)."""
     configs = [
         TEMPLATE / ".pre-commit-config.yaml",
         *(root / ".pre-commit-config.yaml" for root in baked.values()),
@@ -401,7 +405,33 @@ def test_pre_commit_configs_valid(baked: dict[str, Path]) -> None:
         repos = yaml.safe_load(config.read_text(encoding="utf-8"))["repos"]
         assert {repo["repo"] for repo in repos} == {"local"}
         for hook in (h for repo in repos for h in repo["hooks"]):
-            assert all("==" in dep for dep in hook.get("additional_dependencies", [])), hook["id"]
+            assert hook["language"] == "system", hook["id"]
+            assert "additional_dependencies" not in hook, hook["id"]
+            assert ".venv/bin/" in hook["entry"], hook["id"]
+
+
+@pytest.mark.slow
+def test_pre_commit_runs_the_projects_own_tools(make_runs: dict[str, ProjectRun], tmp_path: Path) -> None:
+    """`pre-commit run --all-files` in a fresh git repository of a baked project passes, with the
+    tools `make install` pinned (on a copy: the project's own lint may be running)."""
+    code, output = make_runs["jsonl"].wait("install")
+    assert code == 0, output
+    root = make_runs["jsonl"].root
+    copy = tmp_path / root.name
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".venv*", ".*_cache", "__pycache__", ".aws-sam"))
+    (copy / ".venv").symlink_to(root / ".venv")
+    for command in (["git", "init", "-q"], ["git", "add", "-A"]):
+        subprocess.run(command, cwd=copy, check=True)
+    done = subprocess.run(
+        [str(copy / ".venv" / "bin" / "pre-commit"), "run", "--all-files"],
+        cwd=copy,
+        env={**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("Passed") == 4, done.stdout
 
 
 @pytest.mark.parametrize("mode", MODES)
