@@ -1,4 +1,5 @@
-"""Tailor the freshly generated project to the chosen processing mode and record the answers.
+"""Tailor the freshly generated project to the chosen processing mode (the pre-generation hook
+has already validated the answers and recorded them in `.cookiecutter.json`).
 
 Rule: a template file named `<name>@<modes>.<ext>` belongs to the modes listed after the `@`
 (`records@csv.py`, `textframe@csv+jsonl.py`). For the chosen mode it becomes `<name>.<ext>`;
@@ -11,17 +12,12 @@ keeps the user's own files on such a re-run, and does not `git init`: that is th
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-# Rendered by cookiecutter with Jinja before this runs: `tojson` yields ASCII-only JSON in which
-# every quote and backslash of an answer is escaped, so nothing can end the raw triple-quoted
-# string early; json.loads reads it back. Unrendered, the placeholder is valid Python, so tests
-# can import this module.
-ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
+# Rendered by cookiecutter with Jinja before this runs (a choice: one of MODES, nothing to escape).
+# Unrendered, tailor() refuses it as an unknown mode.
+MODE = "{{ cookiecutter.processing_mode }}"
 
 MODES = ("csv", "jsonl", "bytes")
 MODE_TAG = "@"
@@ -39,23 +35,6 @@ SKIP_DIRS = frozenset(
         ".pytest_cache",
         ".ruff_cache",
         "node_modules",
-    }
-)
-# Written so `cookiecutter --replay-file .cookiecutter.json` (and cruft) can regenerate the project.
-ANSWERS_FILE = ".cookiecutter.json"
-# Machine-local keys that must not be recorded (they differ on every machine).
-LOCAL_KEYS = frozenset({"_output_dir", "_repo_dir", "_checkout"})
-# Values that are whole numbers: recorded as numbers, whatever the user typed ("00", " 2048").
-INT_KEYS = frozenset(
-    {
-        "__memory_mb",
-        "__timeout_seconds",
-        "__ephemeral_storage_mb",
-        "__max_hops",
-        "__max_run_hours",
-        "__reserved_concurrency",
-        "__async_retries",
-        "__state_retention_days",
     }
 )
 
@@ -111,43 +90,10 @@ def tailor(root: Path, mode: str) -> list[str]:
     return actions
 
 
-def recorded_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
-    """What `.cookiecutter.json` keeps: every answer, the unasked `__` values (the stack parameters'
-    defaults) and `_template`; not cookiecutter's own `_` settings or the prompts' labels."""
-    return {
-        key: int(str(value).strip()) if key in INT_KEYS else value
-        for key, value in answers.items()
-        if key not in LOCAL_KEYS
-        and key != "__prompts__"
-        and (not key.startswith("_") or key.startswith("__") or key == "_template")
-    }
-
-
-def write_answers(root: Path, answers: Mapping[str, Any]) -> Path:
-    """Store the answers in cookiecutter's replay format (`{"cookiecutter": {...}}`)."""
-    target = root / ANSWERS_FILE
-    payload = {"cookiecutter": recorded_answers(answers)}
-    target.write_text(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    return target
-
-
-def load_answers(raw: str = ANSWERS_JSON) -> dict[str, Any]:
-    """The rendered answers; refuses to run on the unrendered placeholder."""
-    if raw.startswith("{" * 2):  # still the placeholder (spelled so Jinja leaves it alone)
-        raise SystemExit("ERROR: run this hook through cookiecutter (it was not rendered)")
-    answers = json.loads(raw)
-    if not isinstance(answers, dict):
-        raise SystemExit("ERROR: the cookiecutter context is not a JSON object")
-    return answers
-
-
 def main() -> int:
-    answers = load_answers()
     root = Path.cwd()  # cookiecutter runs post-generation hooks inside the new project
-    mode = str(answers["processing_mode"])
-    tailor(root, mode)
-    write_answers(root, answers)
-    print(f"Created {root.name} ({mode} mode). Next: cd {root.name} && make test")
+    tailor(root, MODE)
+    print(f"Created {root.name} ({MODE} mode). Next: cd {root.name} && make test")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Refuse bad answers before cookiecutter writes a single file.
+"""Refuse bad answers before cookiecutter writes a single file; record good ones in the project.
 
 Every rule lives in a small importable function so the template's tests can call it directly;
 cookiecutter runs this file as a script after rendering it with Jinja, and then only `main` runs.
@@ -14,7 +14,7 @@ import keyword
 import re
 import sys
 from collections.abc import Callable, Mapping
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 # Cookiecutter renders this file with Jinja before running it. `tojson` turns the answers into JSON
@@ -48,6 +48,22 @@ PARAMETER_OF = {
     "state_retention_days": "StateRetentionDays",
     "existing_bucket_name": "ExistingBucketName",
 }
+# The whole-number answers and their bounds (template.yaml's MinValue/MaxValue for the parameter
+# each one defaults); recorded as numbers whatever was typed ("00", " 2048").
+INT_RANGES = {
+    "__memory_mb": (128, 10240),
+    "__timeout_seconds": (1, 900),
+    "__ephemeral_storage_mb": (512, 10240),
+    "__max_hops": (1, 1_000_000),
+    "__max_run_hours": (1, 8760),
+    "__reserved_concurrency": (0, 1000),
+    "__async_retries": (0, 2),
+    "__state_retention_days": (1, 3650),
+}
+# Written into the new project so `cookiecutter --replay-file .cookiecutter.json` (and cruft) can
+# regenerate it; machine-local keys are left out (they differ on every machine).
+ANSWERS_FILE = ".cookiecutter.json"
+LOCAL_KEYS = frozenset({"_output_dir", "_repo_dir", "_checkout"})
 # Keys earlier versions asked for; a replay file from then still carries them.
 FORMER_KEYS = (*PARAMETER_OF, "stack_name")
 
@@ -441,14 +457,8 @@ def check_parameter_defaults(answers: Mapping[str, Any], problems: Problems) -> 
     run = problems.run
     get = answers.get
     run(check_choice, "__on_object_change", get("__on_object_change"), OBJECT_CHANGE_POLICIES)
-    run(check_int_range, "__memory_mb", get("__memory_mb"), 128, 10240)
-    run(check_int_range, "__timeout_seconds", get("__timeout_seconds"), 1, 900)
-    run(check_int_range, "__ephemeral_storage_mb", get("__ephemeral_storage_mb"), 512, 10240)
-    run(check_int_range, "__max_hops", get("__max_hops"), 1, 1_000_000)
-    run(check_int_range, "__max_run_hours", get("__max_run_hours"), 1, 8760)
-    run(check_int_range, "__reserved_concurrency", get("__reserved_concurrency"), 0, 1000)
-    run(check_int_range, "__async_retries", get("__async_retries"), 0, 2)
-    run(check_int_range, "__state_retention_days", get("__state_retention_days"), 1, 3650)
+    for name, (low, high) in INT_RANGES.items():
+        run(check_int_range, name, get(name), low, high)
 
     input_prefix = run(check_prefix, "__input_prefix", get("__input_prefix"), False)
     input_suffix = run(check_key_part, "__input_suffix", get("__input_suffix"))
@@ -522,14 +532,39 @@ def replay_hint(answers: Mapping[str, Any]) -> str:
     )
 
 
+def recorded_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """What `.cookiecutter.json` keeps of valid answers: every answer, the unasked `__` values (the
+    stack parameters' defaults) and `_template`; not cookiecutter's own `_` settings or the prompts'
+    labels."""
+    return {
+        key: as_int(key, value) if key in INT_RANGES else value
+        for key, value in answers.items()
+        if key not in LOCAL_KEYS
+        and key != "__prompts__"
+        and (not key.startswith("_") or key.startswith("__") or key == "_template")
+    }
+
+
+def write_answers(root: Path, answers: Mapping[str, Any]) -> Path:
+    """Store the answers in cookiecutter's replay format (`{"cookiecutter": {...}}`)."""
+    target = root / ANSWERS_FILE
+    payload = {"cookiecutter": recorded_answers(answers)}
+    target.write_text(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return target
+
+
 def main() -> int:
+    """Validate; record valid answers in the new project (cookiecutter runs this hook inside the
+    project's folder, before it writes the template's files there)."""
     answers = load_answers()
     errors = validate(answers)
     for message in errors:
         print(f"ERROR: {message}", file=sys.stderr)
     if errors:
         print(replay_hint(answers), file=sys.stderr)
-    return 1 if errors else 0
+        return 1
+    write_answers(Path.cwd(), answers)
+    return 0
 
 
 if __name__ == "__main__":

@@ -285,7 +285,7 @@ def test_overrides_cover_every_key() -> None:
 
 
 @pytest.mark.parametrize("key", sorted(OVERRIDES))
-def test_every_key_overridable(bake: Bake, tmp_path: Path, key: str, post_hook: ModuleType) -> None:
+def test_every_key_overridable(bake: Bake, tmp_path: Path, key: str, pre_hook: ModuleType) -> None:
     extra = {key: OVERRIDES[key]}
     if key == "create_bucket":
         extra["__existing_bucket_name"] = OVERRIDES["__existing_bucket_name"]
@@ -294,7 +294,7 @@ def test_every_key_overridable(bake: Bake, tmp_path: Path, key: str, post_hook: 
     root = bake(tmp_path, **extra)
     recorded = json.loads((root / ".cookiecutter.json").read_text(encoding="utf-8"))["cookiecutter"]
     expected: Any = False if key == "create_bucket" else OVERRIDES[key]
-    if key in post_hook.INT_KEYS:
+    if key in pre_hook.INT_RANGES:
         expected = int(expected)
     assert recorded[key] == expected
     if key == "project_slug":

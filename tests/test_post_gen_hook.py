@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import ModuleType
 
@@ -127,34 +126,6 @@ def test_modes_of(post_hook: ModuleType, name: str, modes: set[str] | None) -> N
     assert post_hook.modes_of(Path(name)) == (None if modes is None else frozenset(modes))
 
 
-def test_answers_record_numbers_as_numbers(post_hook: ModuleType) -> None:
-    recorded = post_hook.recorded_answers({"__reserved_concurrency": "00", "__memory_mb": " 2048", "__max_hops": 7})
-    assert recorded == {"__reserved_concurrency": 0, "__memory_mb": 2048, "__max_hops": 7}
-
-
-def test_answers_file_is_replay_format(post_hook: ModuleType, tmp_path: Path) -> None:
-    answers = {
-        "project_name": "Zoë's",
-        "create_bucket": False,
-        "__package_name": "p",
-        "_template": "gh:org/repo",
-        "_output_dir": "/home/me/tmp",
-        "_repo_dir": "/home/me/.cookiecutters/repo",
-        "_checkout": None,
-        "_extensions": ["cookiecutter.extensions.SlugifyExtension"],
-    }
-    path = post_hook.write_answers(tmp_path, answers)
-    assert path.name == ".cookiecutter.json"
-    assert json.loads(path.read_text(encoding="utf-8")) == {
-        "cookiecutter": {
-            "project_name": "Zoë's",
-            "create_bucket": False,
-            "__package_name": "p",
-            "_template": "gh:org/repo",
-        }
-    }
-
-
 def test_unrendered_hook_refuses_to_run(post_hook: ModuleType) -> None:
-    with pytest.raises(SystemExit, match=r"^ERROR:"):
-        post_hook.load_answers()
+    with pytest.raises(ValueError, match="unknown processing_mode"):
+        post_hook.tailor(Path("."), post_hook.MODE)

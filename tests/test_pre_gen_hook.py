@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from cookiecutter.environment import StrictEnvironment
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -369,20 +370,11 @@ def test_all_errors_reported_at_once(pre_hook: ModuleType) -> None:
 
 
 def render_hook(hook: str, answers: dict[str, Any], tmp_path: Path) -> Path:
-    """Render the hook the way cookiecutter does (Jinja's tojson into the raw string)."""
+    """Render the hook as cookiecutter does (its Jinja environment, the answers as `cookiecutter`)."""
     source = (TEMPLATE / "hooks" / hook).read_text(encoding="utf-8")
-    placeholder = "{{ cookiecutter | tojson }}"
-    assert source.count(placeholder) == 1
-    # Jinja's tojson: ASCII JSON with <, >, & and ' escaped (htmlsafe_json_dumps).
-    rendered_json = (
-        json.dumps(answers, sort_keys=True)
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("'", "\\u0027")
-    )
+    env = StrictEnvironment(context={"cookiecutter": answers}, keep_trailing_newline=True)
     script = tmp_path / hook
-    script.write_text(source.replace(placeholder, rendered_json), encoding="utf-8")
+    script.write_text(env.from_string(source).render(cookiecutter=answers), encoding="utf-8")
     return script
 
 
@@ -391,22 +383,32 @@ def run_rendered_hook(hook: str, answers: dict[str, Any], tmp_path: Path) -> sub
     return subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, check=False)
 
 
-@pytest.mark.parametrize("hook", ["pre_gen_project.py", "post_gen_project.py"])
-def test_rendered_hook_survives_hostile_strings(tmp_path: Path, hook: str) -> None:
-    """Quotes, triple quotes and backslashes in answers cannot break out of ANSWERS_JSON."""
-    answers = {
-        **DEFAULTS,
-        "description": 'x"""; import os; os._exit(7) #\\',
-        "project_name": "'''<&>\\ ünï ✓",
-        "author_name": 'O\'Brien "Jr" \\"""',
-    }
+HOSTILE = {
+    **DEFAULTS,
+    "description": 'x"""; import os; os._exit(7) #\\',
+    "project_name": "'''<&>\\ ünï ✓",
+    "author_name": 'O\'Brien "Jr" \\"""',
+}
+
+
+def _rendered(hook: str, answers: dict[str, Any], tmp_path: Path) -> ModuleType:
     script = render_hook(hook, answers, tmp_path)
     spec = importlib.util.spec_from_file_location("rendered_hook", script)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.load_answers() == answers
+    return module
+
+
+def test_rendered_hook_survives_hostile_strings(tmp_path: Path) -> None:
+    """Quotes, triple quotes and backslashes in answers cannot break out of ANSWERS_JSON."""
+    assert _rendered("pre_gen_project.py", HOSTILE, tmp_path).load_answers() == HOSTILE
+
+
+def test_rendered_post_hook_knows_only_the_mode(tmp_path: Path) -> None:
+    """The post-generation hook renders one answer, a choice; the free text never reaches it."""
+    assert _rendered("post_gen_project.py", {**HOSTILE, "processing_mode": "jsonl"}, tmp_path).MODE == "jsonl"
 
 
 def test_rendered_pre_hook_accepts_good_answers(tmp_path: Path) -> None:
@@ -438,3 +440,31 @@ def test_replay_hint_names_the_saved_answers(pre_hook: ModuleType) -> None:
     )
     assert "~/.cookiecutter_replay/recursive-s3.json" in hint
     assert hint.endswith("cookiecutter --replay-file ~/.cookiecutter_replay/recursive-s3.json gh:org/recursive-s3")
+
+
+def test_answers_record_numbers_as_numbers(pre_hook: ModuleType) -> None:
+    recorded = pre_hook.recorded_answers({"__reserved_concurrency": "00", "__memory_mb": " 2048", "__max_hops": 7})
+    assert recorded == {"__reserved_concurrency": 0, "__memory_mb": 2048, "__max_hops": 7}
+
+
+def test_answers_file_is_replay_format(pre_hook: ModuleType, tmp_path: Path) -> None:
+    answers = {
+        "project_name": "Zoë's",
+        "create_bucket": False,
+        "__package_name": "p",
+        "_template": "gh:org/repo",
+        "_output_dir": "/home/me/tmp",
+        "_repo_dir": "/home/me/.cookiecutters/repo",
+        "_checkout": None,
+        "_extensions": ["cookiecutter.extensions.SlugifyExtension"],
+    }
+    path = pre_hook.write_answers(tmp_path, answers)
+    assert path.name == ".cookiecutter.json"
+    assert json.loads(path.read_text(encoding="utf-8")) == {
+        "cookiecutter": {
+            "project_name": "Zoë's",
+            "create_bucket": False,
+            "__package_name": "p",
+            "_template": "gh:org/repo",
+        }
+    }
