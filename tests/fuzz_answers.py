@@ -12,6 +12,8 @@ from __future__ import annotations
 import random
 import string
 
+from .conftest import load_hook
+
 MODES = ("csv", "jsonl", "bytes")
 NAME_WORDS = (
     "Orders", "CSV", "csv", "JSONL", "jsonl", "Bytes", "bytes", "Click", "Stream", "alpha", "zeta",
@@ -26,16 +28,7 @@ REGIONS = ("us-east-1", "eu-central-2", "ap-southeast-4", "us-gov-west-1", "il-c
 SAFE_KEY_CHARS = string.ascii_letters + string.digits + "!-_.'()"
 UNSAFE_KEY_CHARS = ' "\\*?${}#%^<>[]~|`äé'
 SUFFIXES = ("", ".csv", ".jsonl", ".json", ".gz", ".csv.gz", ".CSV", "s", "n", "-x", "(1)", ".bin", "'", "l")
-NUMBERS = {  # key: (low, high) of the legal range
-    "__memory_mb": (128, 10240),
-    "__timeout_seconds": (1, 900),
-    "__ephemeral_storage_mb": (512, 10240),
-    "__max_hops": (1, 100_000),
-    "__max_run_hours": (1, 720),
-    "__reserved_concurrency": (0, 1000),
-    "__async_retries": (0, 2),
-    "__state_retention_days": (1, 3650),
-}
+NUMBERS: dict[str, tuple[int, int]] = load_hook("pre_gen_project").INT_RANGES  # key: (low, high), legal
 
 
 def _words(rng: random.Random, pool: tuple[str, ...], most: int) -> str:

@@ -470,3 +470,11 @@ OLD_ANSWERS = {
     "create_bucket": True,
     "__package_name": "old_project",
 }
+
+
+def test_whole_number_answers_have_the_templates_bounds(baked: dict[str, Path], pre_hook: ModuleType) -> None:
+    """The hook's bounds for each number are its stack parameter's MinValue and MaxValue."""
+    template = yaml.load((baked["csv"] / "template.yaml").read_text(encoding="utf-8"), Loader=AnyTagLoader)
+    for key, bounds in pre_hook.INT_RANGES.items():
+        spec = template["Parameters"][pre_hook.PARAMETER_OF[key.removeprefix("__")]]
+        assert (spec["MinValue"], spec["MaxValue"]) == bounds, key
