@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import CountingS3, make_object, median
+from bench.common import counting_s3, make_object, median
 
 
 def log_bytes_fetched(log: Path, since: int) -> tuple[int, int]:
@@ -46,7 +46,7 @@ def log_bytes_fetched(log: Path, since: int) -> tuple[int, int]:
 
 
 def run_once(
-    simulate: Any, server: CountingS3, data: Path, log: Path, timeout_ms: int, faults: str, project: Path
+    simulate: Any, server: Any, data: Path, log: Path, timeout_ms: int, faults: str, project: Path
 ) -> dict[str, Any]:
     argv = ["--input", str(data), "--timeout-ms", str(timeout_ms), "--seed", "1", "--no-progress", "--log", str(log)]
     if faults:
@@ -107,7 +107,7 @@ def main() -> None:
     log = work / "chain.log"
     runs: list[dict[str, Any]] = []
     try:
-        with CountingS3(project, work / "moto-chain.log") as server:
+        with counting_s3(project, work / "moto-chain.log") as server:
             single: list[dict[str, Any]] = []
             chain: list[dict[str, Any]] = []
             for r in range(args.rounds):

@@ -9,9 +9,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -20,110 +17,35 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DUMMY_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
 REGION = "us-east-1"
 MB = 1_000_000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def counting_s3(project: Path, log: Path) -> Any:
+    """The baked project's MotoServer (devtools.s3_server) running `bench.moto_counting`, which
+    counts the bytes of every GET response per path; `counters()` reads them. Call it where the
+    project's devtools is importable: in the measuring scripts, not the orchestrator."""
+    sys.path[:0] = [str(project)]
+    from devtools.s3_server import MotoServer
 
+    class CountingS3(MotoServer):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.log_file = log.open("ab")
+            super().__init__(log=self.log_file, module="bench.moto_counting", pythonpath=(str(ROOT), str(project)))
 
-class CountingS3:
-    """`python -m bench.moto_counting` on 127.0.0.1 in its own process, stopped by its PID.
+        def stop(self) -> None:
+            super().stop()
+            self.log_file.close()
 
-    Duck-types what devtools.simulate.run(server=...) uses: endpoint, port, pid, client(), stop().
-    """
+        def counters(self, reset: bool = False) -> dict[str, dict[str, int]]:
+            url = f"{self.endpoint}/__bench__/counters"
+            with urllib.request.urlopen(url) as resp:
+                doc: dict[str, dict[str, int]] = json.loads(resp.read())
+            if reset:
+                urllib.request.urlopen(urllib.request.Request(url, method="DELETE")).close()
+            return doc
 
-    def __init__(self, project: Path, log: Path | None = None) -> None:
-        self.project = project  # its devtools.moto_ranges streams ranged GETs as S3 does
-        self.port = 0
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = log
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid if self.proc else 0
-
-    def start(self) -> CountingS3:
-        out = self.log.open("ab") if self.log else subprocess.DEVNULL
-        for _ in range(3):
-            self.port = free_port()
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.moto_counting", str(self.port)],
-                cwd=ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env={
-                    **os.environ,
-                    "MOTO_ALLOW_NONEXISTENT_REGION": "true",
-                    "PYTHONPATH": f"{ROOT}{os.pathsep}{self.project}",
-                },
-            )
-            end = time.monotonic() + 30
-            while time.monotonic() < end and self.proc.poll() is None:
-                try:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                        return self
-                except OSError:
-                    time.sleep(0.05)
-            self.stop()
-        raise RuntimeError("the counting moto server did not start")
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-    def __enter__(self) -> CountingS3:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def counters(self, reset: bool = False) -> dict[str, dict[str, int]]:
-        url = f"{self.endpoint}/__bench__/counters"
-        with urllib.request.urlopen(url) as resp:
-            doc: dict[str, dict[str, int]] = json.loads(resp.read())
-        if reset:
-            urllib.request.urlopen(urllib.request.Request(url, method="DELETE")).close()
-        return doc
-
-    def client(self, service: str = "s3", region: str = REGION) -> Any:
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=region,
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
-            config=Config(
-                request_checksum_calculation="when_required",
-                response_checksum_validation="when_required",
-                retries={"max_attempts": 5, "mode": "standard"},
-            ),
-        )
+    return CountingS3()
 
 
 def upload(s3: Any, bucket: str, key: str, path: Path) -> str:
@@ -245,29 +167,11 @@ class FakeContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def s3_event(bucket: str, key: str, etag: str, size: int) -> dict[str, Any]:
-    from urllib.parse import quote_plus
-
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": REGION,
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "bucket": {"name": bucket},
-                    "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag.strip('"')},
-                },
-            }
-        ]
-    }
-
-
 def lambda_env(project: Path, s3_endpoint: str, cache_dir: Path) -> dict[str, str]:
     """The function's environment as the emulator builds it (template.yaml's variables + runtime's)."""
     sys.path[:0] = [str(project)]
     from devtools import project as baked  # the generated project's own view of its configuration
+    from devtools.s3_server import DUMMY_CREDENTIALS
 
     return {
         **baked.function_env(),

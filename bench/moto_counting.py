@@ -8,11 +8,13 @@ Ranged GETs are served by the baked project's devtools.moto_ranges, as the emula
 S3 streams a range, where plain moto copies the whole object for each one (which the bytes chain
 would measure instead of the handler).
 
-Run as `python -m bench.moto_counting <port>` with moto[server] and the baked project on the path.
+Run as `python -m bench.moto_counting -H 127.0.0.1 -p <port>` (moto_server's arguments) with
+moto[server] and the baked project on the path.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import sys
@@ -72,11 +74,15 @@ class CountingMiddleware:
 
 
 def main(argv: list[str]) -> None:
-    port = int(argv[0])
+    """moto_server's -H HOST -p PORT (devtools.s3_server.MotoServer starts it like moto_server)."""
+    args = argparse.ArgumentParser(prog="python -m bench.moto_counting")
+    args.add_argument("-H", "--host", default="127.0.0.1")
+    args.add_argument("-p", "--port", type=int, required=True)
+    a = args.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     moto_ranges.install()
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple("127.0.0.1", port, CountingMiddleware(app), threaded=True, request_handler=MotoRequestHandler)
+    run_simple(a.host, a.port, CountingMiddleware(app), threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, CountingS3, FakeContext, lambda_env, make_object, s3_event, upload
+from bench.common import REGION, ROOT, FakeContext, counting_s3, lambda_env, make_object, upload
 
 
 def peak_rss_mb() -> float:
@@ -41,6 +41,7 @@ def hop(project: Path, endpoint: str, bucket: str, key: str, etag: str, size: in
     os.environ.update(lambda_env(project, endpoint, cache_dir))
     sys.path[:0] = [str(project / "src")]
     from devtools import project as baked
+    from devtools.s3_docs import s3_event
 
     from bench.throughput import Counter, trivial_process
 
@@ -48,7 +49,7 @@ def hop(project: Path, endpoint: str, bucket: str, key: str, etag: str, size: in
     handler = __import__(f"{baked.PACKAGE}.handler", fromlist=["_"])
     rss_after_import = peak_rss_mb()
     t0 = time.perf_counter()
-    result = handler.lambda_handler(s3_event(bucket, key, etag, size), FakeContext(3_600_000))
+    result = handler.lambda_handler(s3_event(bucket, key, etag, size, REGION), FakeContext(3_600_000))
     seconds = time.perf_counter() - t0
     if result["runs"][0]["status"] != "succeeded":
         raise RuntimeError(f"the hop did not finish the object: {result}")
@@ -78,7 +79,7 @@ def main() -> None:
     work: Path = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     hops: list[dict[str, Any]] = []
-    with CountingS3(project, work / "moto-rss.log") as server:
+    with counting_s3(project, work / "moto-rss.log") as server:
         s3 = server.client()
         for i, size in enumerate(int(s) for s in args.sizes.split(",")):
             bucket = f"bench-rss-{i}"

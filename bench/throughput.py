@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import CountingS3, FakeContext, lambda_env, make_object, median, s3_event, upload
+from bench.common import REGION, FakeContext, counting_s3, lambda_env, make_object, median, upload
 
 CHUNK = 1 << 20  # read size of the streaming baselines (the handler's READ_CHUNK_BYTES default)
 
@@ -52,9 +52,11 @@ def trivial_process(module: Any) -> None:
 
 
 def contenders(mode: str, s3: Any, bucket: str, key: str, etag: str, size: int, handler: Any) -> dict[str, Any]:
+    from devtools.s3_docs import s3_event  # the project's devtools is on the path by now (main)
+
     def run_handler() -> int:
         Counter.n = 0
-        result = handler.lambda_handler(s3_event(bucket, key, etag, size), FakeContext(3_600_000))
+        result = handler.lambda_handler(s3_event(bucket, key, etag, size, REGION), FakeContext(3_600_000))
         status = result["runs"][0]["status"]
         if status != "succeeded":
             raise RuntimeError(f"handler hop did not finish the object: {result}")
@@ -165,7 +167,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     data_path = work / f"throughput.{args.mode}"
     size = make_object(args.mode, args.size, data_path)
-    with CountingS3(args.project, work / "moto.log") as server:
+    with counting_s3(args.project, work / "moto.log") as server:
         s3 = server.client()
         bucket, key = "bench-throughput", f"incoming/object.{args.mode}"
         s3.create_bucket(Bucket=bucket)

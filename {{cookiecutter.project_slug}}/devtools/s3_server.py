@@ -34,17 +34,25 @@ class S3ServerError(RuntimeError):
     """moto_server did not come up."""
 
 
-def _moto_argv(port: int) -> list[str]:
-    """moto_server, with ranged GETs that read only their range (devtools.moto_ranges)."""
-    return [sys.executable, "-m", "devtools.moto_ranges", "-H", "127.0.0.1", "-p", str(port)]
+# moto_server, with ranged GETs that read only their range; another module that takes moto_server's
+# -H/-p arguments may stand in (the bench's counting server does).
+SERVER_MODULE = "devtools.moto_ranges"
 
 
 class MotoServer:
     """Context manager: `with MotoServer() as s3: s3.endpoint`. Nothing is left listening after exit."""
 
-    def __init__(self, log: IO[bytes] | None = None, start_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        log: IO[bytes] | None = None,
+        start_timeout_s: float = 30.0,
+        module: str = SERVER_MODULE,
+        pythonpath: tuple[str, ...] = (),
+    ) -> None:
         self.log = log
         self.start_timeout_s = start_timeout_s
+        self.module = module
+        self.pythonpath = pythonpath  # where `module` lives, if not in this devtools
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -59,7 +67,7 @@ class MotoServer:
     def start(self) -> MotoServer:
         for _ in range(3):  # a free port can be taken between probing and binding: try another
             self.port = free_port()
-            argv = _moto_argv(self.port)
+            argv = [sys.executable, "-m", self.module, "-H", "127.0.0.1", "-p", str(self.port)]
             # The parent-death signal fires when the spawning *thread* ends: only guard from main.
             if threading.current_thread() is threading.main_thread():
                 argv = guarded_argv(argv)
@@ -72,7 +80,9 @@ class MotoServer:
                 env={
                     **os.environ,
                     "MOTO_ALLOW_NONEXISTENT_REGION": "true",
-                    "PYTHONPATH": os.pathsep.join(filter(None, [_DEVTOOLS_PARENT, os.environ.get("PYTHONPATH")])),
+                    "PYTHONPATH": os.pathsep.join(
+                        filter(None, [_DEVTOOLS_PARENT, *self.pythonpath, os.environ.get("PYTHONPATH")])
+                    ),
                 },
             )
             if self._wait_up():
