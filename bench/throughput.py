@@ -63,13 +63,13 @@ def contenders(mode: str, s3: Any, bucket: str, key: str, etag: str, size: int, 
         return Counter.n
 
     def reset_handler() -> None:
-        cfg = handler.CONFIG
+        cfg = handler.FUNCTION.config
         for prefix in (cfg.state_prefix, cfg.output_prefix):
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 objs = [{"Key": o["Key"]} for o in page.get("Contents", [])]
                 if objs:
                     s3.delete_objects(Bucket=bucket, Delete={"Objects": objs})
-        handler.CACHE.drop(bucket, key)
+        handler.FUNCTION.cache.drop(bucket, key)
 
     def body() -> Any:
         return s3.get_object(Bucket=bucket, Key=key)["Body"]
@@ -130,7 +130,7 @@ def contenders(mode: str, s3: Any, bucket: str, key: str, etag: str, size: int, 
 
         fns.update(stream=stream, naive=naive)
     else:
-        chunk_size = handler.CONFIG.bytes_chunk_size
+        chunk_size = handler.FUNCTION.config.bytes_chunk_size
 
         def stream() -> int:
             n = 0

@@ -8,6 +8,8 @@ so a record lost, repeated or reordered anywhere in a chain changes both the out
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import importlib
 import json
@@ -35,9 +37,15 @@ def finish(state: dict[str, Any]) -> dict[str, Any]:
     return dict(state)
 
 
+@functools.cache
+def _deployed_with_this_process() -> Any:
+    """The deployed function of this sandbox, with this module as its process.py (made once, so
+    its cache lives as long as the sandbox, as the deployed one's does)."""
+    handler = importlib.import_module(f"{project.PACKAGE}.handler")
+    return handler.make_handler(dataclasses.replace(handler.FUNCTION, process=sys.modules[__name__]))
+
+
 def lambda_handler(event: Any, context: Any) -> Any:
     """The deployed handler with this module in place of the user's process.py (for the emulator:
     `simulate.Options(handler="devtools.passthrough.lambda_handler")`)."""
-    handler = importlib.import_module(f"{project.PACKAGE}.handler")
-    handler.__dict__["process"] = sys.modules[__name__]  # the module global the handler calls
-    return handler.lambda_handler(event, context)
+    return _deployed_with_this_process()(event, context)

@@ -13,12 +13,14 @@ import copy
 import json
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote_plus
 
-from . import process, versions
+from . import process as user_process
+from . import versions
 from .batch import InputFormatError, RecordTooLargeError
 from .checkpoint import PAYLOAD_KIND, Checkpoint, CheckpointError, CheckpointStore, ObjectRef, Pointer
 from .config import Config
@@ -35,25 +37,31 @@ from .source import ObjectChangedError, ObjectSource
 from .state_codec import StateError
 from .telemetry import MetricUnit, logger, metrics
 
-CONFIG = Config.from_env()
-# Module level on purpose: it outlives the invocation on a warm container (see etag_cache.py).
-CACHE = EtagCache(CONFIG.cache_memory_bytes, CONFIG.cache_disk_bytes, CONFIG.cache_dir)
 # Publishes a hop's parts while the hop launches its successor (module level: threads outlive a hop).
 _PUBLISHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
 
 
 @dataclass
-class ContainerState:
-    """What this execution environment has done (module level: it outlives an invocation)."""
+class Function:
+    """The function in one execution environment: its configuration, the container's cache of
+    object bytes, its clients and the process.py it runs. Lambda keeps one (FUNCTION) from init
+    to the end of the container, so the cache and what the container has done outlive an
+    invocation; tests make their own and give it to `make_handler`."""
 
+    config: Config
+    cache: EtagCache
+    s3: Callable[[], S3Client] = s3_client
+    lam: Callable[[], Any] = lambda_client
+    process: Any = user_process
     ran_a_hop: bool = False  # a cold container's first hop that makes no progress is not a stall
 
+    @classmethod
+    def from_config(cls, config: Config, **deps: Any) -> Function:
+        return cls(config, EtagCache(config.cache_memory_bytes, config.cache_disk_bytes, config.cache_dir), **deps)
 
-CONTAINER = ContainerState()
-# Built during init (~150 ms of loading service models), which Lambda does not count against a
-# hop's timeout, rather than inside the first hop.
-s3_client()
-lambda_client()
+    def recycled(self) -> Function:
+        """This function in a fresh execution environment: an empty cache, no hop run yet."""
+        return Function.from_config(self.config, s3=self.s3, lam=self.lam, process=self.process)
 
 
 class RunEndedError(Exception):
@@ -64,24 +72,33 @@ class RunEndedError(Exception):
 RUN_ENDING = (RunStopped, ObjectChangedError, InputFormatError, RecordTooLargeError, StateError)
 
 
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def make_handler(fn: Function) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda entry point running `fn` (its metrics flushed after every invocation)."""
+
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return handle(fn, event, context)
+
+    return lambda_handler
+
+
+def handle(fn: Function, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(request_id=getattr(context, "aws_request_id", None))
     # Every invocation publishes at least this one metric (duplicates and no-ops included).
     metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
     kind = event.get("kind") if isinstance(event, dict) else None
     if kind == PAYLOAD_KIND:
         pointer = Pointer.from_event(event)
-        return continue_run(pointer, context)
+        return continue_run(fn, pointer, context)
     if kind == RESUME_KIND:
         bucket, run_id = event.get("bucket"), event.get("run_id")
         if not isinstance(bucket, str) or not bucket:
             raise CheckpointError(f"resume payload needs the bucket of the run, got {bucket!r}")
         try:
-            return resume_run(bucket, check_run_id(run_id), context)
+            return resume_run(fn, bucket, check_run_id(run_id), context)
         except ValueError as exc:
             raise CheckpointError(f"resume payload: {exc}") from None
-    refs = object_refs_from_event(event, CONFIG)
+    refs = object_refs_from_event(event, fn)
     if refs is None:
         raise ValueError(
             "unrecognised event: expected an S3 ObjectCreated notification, an EventBridge "
@@ -89,11 +106,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         )
     results = []
     for ref in refs:
-        results.append(start_run(ref, context, inline=len(refs) == 1))
+        results.append(start_run(fn, ref, context, inline=len(refs) == 1))
     return {"runs": results}
 
 
-def object_refs_from_event(event: Any, cfg: Config) -> list[ObjectRef] | None:
+def object_refs_from_event(event: Any, fn: Function) -> list[ObjectRef] | None:
     """The object versions an S3 or EventBridge event announces (keys in S3 events are URL-encoded)."""
     if not isinstance(event, dict):
         return None
@@ -122,29 +139,29 @@ def object_refs_from_event(event: Any, cfg: Config) -> list[ObjectRef] | None:
         return None
     refs = []
     for bucket, key, etag, size, version in found:
-        if cfg.is_own_key(key):
+        if fn.config.is_own_key(key):
             logger.warning("ignoring a key under the output/state prefix", extra={"key": key})
             continue
         if key.endswith("/") and not size:
             continue  # a "folder" marker
         if etag is None or size is None:
-            head = s3_client().head_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))
+            head = fn.s3().head_object(Bucket=bucket, Key=key, **({"VersionId": version} if version else {}))
             etag, size, version = head["ETag"], head["ContentLength"], head.get("VersionId", version)
         refs.append(ObjectRef(bucket, key, '"' + str(etag).strip('"') + '"', int(size), version or None))
     return refs
 
 
-def start_run(ref: ObjectRef, context: LambdaContext, inline: bool) -> dict[str, Any]:
+def start_run(fn: Function, ref: ObjectRef, context: LambdaContext, inline: bool) -> dict[str, Any]:
     """Commit hop 0's checkpoint for this object version (once, whoever asks) and run or launch it."""
-    s3 = s3_client()
+    s3 = fn.s3()
     run_id = run_id_for(ref.bucket, ref.key, ref.etag, ref.version_id)
-    store = _store(s3, ref.bucket, run_id)
+    store = _store(fn, s3, ref.bucket, run_id)
     now = time.time()
     first = Checkpoint(
         run_id=run_id,
         source=ref,
         hop=0,
-        state=process.initial_state(),
+        state=fn.process.initial_state(),
         started_at=now,
         updated_at=now,
         code_version=versions.pin(),
@@ -157,21 +174,21 @@ def start_run(ref: ObjectRef, context: LambdaContext, inline: bool) -> dict[str,
         first, pointer = existing
     logger.info("run started", extra={"run_id": run_id, "bucket": ref.bucket, "key": ref.key, "size": ref.size})
     if inline:
-        return run_hop(store, first, pointer, context)
-    _launch(s3, store, pointer, first.code_version, context)
+        return run_hop(fn, store, first, pointer, context)
+    _launch(fn, store, pointer, first.code_version, context)
     return {"run_id": run_id, "status": "launched"}
 
 
-def continue_run(pointer: Pointer, context: LambdaContext) -> dict[str, Any]:
-    store = _store(s3_client(), pointer.bucket, pointer.run_id)
+def continue_run(fn: Function, pointer: Pointer, context: LambdaContext) -> dict[str, Any]:
+    store = _store(fn, fn.s3(), pointer.bucket, pointer.run_id)
     checkpoint = store.load(pointer)
-    return run_hop(store, checkpoint, pointer, context)
+    return run_hop(fn, store, checkpoint, pointer, context)
 
 
-def resume_run(bucket: str, run_id: str, context: LambdaContext) -> dict[str, Any]:
+def resume_run(fn: Function, bucket: str, run_id: str, context: LambdaContext) -> dict[str, Any]:
     """Continue a stopped or failed run from its newest committed checkpoint (after the cause is fixed)."""
-    s3 = s3_client()
-    store = _store(s3, bucket, run_id)
+    s3 = fn.s3()
+    store = _store(fn, s3, bucket, run_id)
     latest = store.latest()
     if latest is None:
         raise CheckpointError(f"run {run_id} has no checkpoint in s3://{bucket}/{store.layout.state_dir}")
@@ -190,11 +207,13 @@ def resume_run(bucket: str, run_id: str, context: LambdaContext) -> dict[str, An
             "pinned_now": version,
         },
     )
-    return run_hop(store, replace(checkpoint, code_version=version), pointer, context)
+    return run_hop(fn, store, replace(checkpoint, code_version=version), pointer, context)
 
 
-def run_hop(store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: LambdaContext) -> dict[str, Any]:
-    s3, cfg, layout = store.s3, CONFIG, store.layout
+def run_hop(
+    fn: Function, store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: LambdaContext
+) -> dict[str, Any]:
+    s3, layout = store.s3, store.layout
     logger.append_keys(run_id=cp.run_id, hop=cp.hop)
     if cp.done:
         _finish_run(s3, store, cp, unless_finished=True)
@@ -203,7 +222,7 @@ def run_hop(store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: L
     already, ended = store.next_of(cp.hop)
     rtt_ms = (time.perf_counter() - t_load) * 1000
     if already is not None:
-        return _already_done(s3, store, already, context)
+        return _already_done(fn, store, already, context)
     if ended:  # failed or abandoned: terminal for every attempt until `make resume`
         outcome = read_outcome(s3, store.bucket, layout) or {}
         if outcome.get("status") == "abandoned":  # restarted on a new version: nothing went wrong
@@ -220,33 +239,35 @@ def run_hop(store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: L
         )
     versions.check_version(cp.run_id, cp.hop, cp.code_version)
     try:
-        check_before_hop(cp, cfg)
-        return _process(s3, store, cp, context, rtt_ms)
+        check_before_hop(cp, fn.config)
+        return _process(fn, store, cp, context, rtt_ms)
     except RUN_ENDING as exc:
-        return _end_run(s3, store, cp, exc, context)
+        return _end_run(fn, store, cp, exc, context)
 
 
 def _process(
-    s3: S3Client, store: CheckpointStore, cp: Checkpoint, context: LambdaContext, rtt_ms: float
+    fn: Function, store: CheckpointStore, cp: Checkpoint, context: LambdaContext, rtt_ms: float
 ) -> dict[str, Any]:
     """Read until the margin, commit the next checkpoint (the first attempt wins), hand over."""
-    clock = HopClock(context, CONFIG.min_margin_ms, CONFIG.margin_factor, rtt_ms)
+    s3, cfg = store.s3, fn.config
+    clock = HopClock(context, cfg.min_margin_ms, cfg.margin_factor, rtt_ms)
     attempt = uuid.uuid4().hex[:12]
-    source = ObjectSource(s3, cp.source, CACHE, CONFIG.read_chunk_bytes)
-    reader = RecordReader(source.chunks(cp.offset), cp.offset, cp.line, dict(cp.reader_context), cp.source.size, CONFIG)
+    source = ObjectSource(s3, cp.source, fn.cache, cfg.read_chunk_bytes)
+    reader = RecordReader(source.chunks(cp.offset), cp.offset, cp.line, dict(cp.reader_context), cp.source.size, cfg)
     sink = AttemptSink(
-        s3, store.bucket, store.layout, cp.hop, attempt, OUTPUT_EXT, CONFIG.part_bytes, CONFIG.quarantine_raw_bytes,
+        s3, store.bucket, store.layout, cp.hop, attempt, OUTPUT_EXT, cfg.part_bytes, cfg.quarantine_raw_bytes,
         clock.record_put,
     )  # fmt: skip
     state = copy.deepcopy(cp.state)
     work = read_until_margin(
-        reader, process.process_batch, state, sink, source, clock, CONFIG, HopWork(cp.offset, cp.line)
+        reader, fn.process.process_batch, state, sink, source, clock, cfg, HopWork(cp.offset, cp.line)
     )
     why = f"{clock.remaining_ms()} ms left after {clock.slowest_batch_ms:.0f} ms batches"
-    stalls = check_progress(cp, work.offset, work.done, CONFIG.max_stalls, why, cold=not CONTAINER.ran_a_hop)
-    CONTAINER.ran_a_hop = True
+    stalls = check_progress(cp, work.offset, work.done, cfg.max_stalls, why, cold=not fn.ran_a_hop)
+    fn.ran_a_hop = True
     sink.flush()
-    nxt = _next_checkpoint(cp, work, state, attempt, stalls, source, reader, sink)
+    result = fn.process.finish(state) if work.done else None
+    nxt = _next_checkpoint(cp, work, state, result, attempt, stalls, source, reader, sink)
     committed = _commit(store, nxt)
     hop_log = {
         "offset": work.offset, "size": cp.source.size, "records": work.totals.records, "bad_records": work.totals.bad,
@@ -264,7 +285,7 @@ def _process(
         metrics.add_metric(name="RunsSucceeded", unit=MetricUnit.Count, value=1)
         logger.info("run succeeded", extra={"records": nxt.records, "bad_records": nxt.bad_records, "hops": nxt.hop})
         return {"run_id": cp.run_id, "status": "succeeded", "hop": cp.hop, "result": nxt.result}
-    _hand_over(s3, store, nxt, pointer, context)
+    _hand_over(fn, store, nxt, pointer, context)
     return {"run_id": cp.run_id, "status": "continued", "hop": cp.hop, "offset": work.offset}
 
 
@@ -272,6 +293,7 @@ def _next_checkpoint(
     cp: Checkpoint,
     work: HopWork,
     state: dict[str, Any],
+    result: dict[str, Any] | None,
     attempt: str,
     stalls: int,
     source: ObjectSource,
@@ -292,7 +314,7 @@ def _next_checkpoint(
         parts=cp.parts + tuple(sink.parts),
         quarantine=cp.quarantine + tuple(sink.quarantine),
         done=work.done,
-        result=process.finish(state) if work.done else None,
+        result=result,
         last_stop=work.stop,
         attempt=attempt,
         stalls=stalls,
@@ -318,21 +340,21 @@ def _count_hop(totals: HopTotals, source: ObjectSource) -> None:
     metrics.add_metric(name="CacheHits", unit=MetricUnit.Count, value=int(source.cache_hit))
 
 
-def _hand_over(s3: S3Client, store: CheckpointStore, nxt: Checkpoint, pointer: Pointer, context: LambdaContext) -> None:
+def _hand_over(fn: Function, store: CheckpointStore, nxt: Checkpoint, pointer: Pointer, context: LambdaContext) -> None:
     """Publish the hop's parts and invoke the next hop side by side (the commit costs the longer of
     the two), then mark the hop launched. An attempt that dies first leaves no marker, and Lambda's
     retry finds the hop committed and does both again (_already_done)."""
-    publishing = _PUBLISHER.submit(_publish_hop, s3, store, nxt)
-    _invoke_next(pointer, nxt.code_version, context)
+    publishing = _PUBLISHER.submit(_publish_hop, store.s3, store, nxt)
+    _invoke_next(fn, pointer, nxt.code_version, context)
     publishing.result()
-    mark_launched(s3, store.bucket, store.layout, pointer.hop, context.aws_request_id)
+    mark_launched(store.s3, store.bucket, store.layout, pointer.hop, context.aws_request_id)
 
 
 def _already_done(
-    s3: S3Client, store: CheckpointStore, found: tuple[Checkpoint, Pointer], context: LambdaContext
+    fn: Function, store: CheckpointStore, found: tuple[Checkpoint, Pointer], context: LambdaContext
 ) -> dict[str, Any]:
     """This hop was committed by another attempt: finish what that attempt may not have."""
-    nxt, pointer = found
+    s3, (nxt, pointer) = store.s3, found
     duplicate = {"run_id": nxt.run_id, "status": "duplicate", "hop": nxt.hop - 1}
     if nxt.done:
         _finish_run(s3, store, nxt, unless_finished=True)
@@ -343,7 +365,7 @@ def _already_done(
     # (if its invoke did go out) is one more duplicate of the next hop.
     logger.warning("finishing a committed hop that was never marked launched", extra={"next_hop": nxt.hop})
     _publish_hop(s3, store, nxt)
-    _launch(s3, store, pointer, nxt.code_version, context)
+    _launch(fn, store, pointer, nxt.code_version, context)
     return duplicate
 
 
@@ -365,13 +387,13 @@ def _publish_hop(s3: S3Client, store: CheckpointStore, committed: Checkpoint) ->
     PUBLISH_RATE.record((time.perf_counter() - started) * 1000, sum(p.bytes for p in parts), len(parts))
 
 
-def _launch(s3: S3Client, store: CheckpointStore, pointer: Pointer, code_version: str, context: LambdaContext) -> None:
-    _invoke_next(pointer, code_version, context)
-    mark_launched(s3, store.bucket, store.layout, pointer.hop, context.aws_request_id)
+def _launch(fn: Function, store: CheckpointStore, pointer: Pointer, code_version: str, context: LambdaContext) -> None:
+    _invoke_next(fn, pointer, code_version, context)
+    mark_launched(store.s3, store.bucket, store.layout, pointer.hop, context.aws_request_id)
 
 
-def _invoke_next(pointer: Pointer, code_version: str, context: LambdaContext) -> None:
-    lambda_client().invoke(
+def _invoke_next(fn: Function, pointer: Pointer, code_version: str, context: LambdaContext) -> None:
+    fn.lam().invoke(
         FunctionName=versions.function_arn_to_invoke(context.invoked_function_arn, code_version),
         InvocationType="Event",
         Payload=json.dumps(pointer.to_event()).encode(),
@@ -379,10 +401,11 @@ def _invoke_next(pointer: Pointer, code_version: str, context: LambdaContext) ->
 
 
 def _end_run(
-    s3: S3Client, store: CheckpointStore, cp: Checkpoint, exc: Exception, context: LambdaContext
+    fn: Function, store: CheckpointStore, cp: Checkpoint, exc: Exception, context: LambdaContext
 ) -> dict[str, Any]:
     """A run-ending condition: restart on a new object version, or record the failure and raise."""
-    if isinstance(exc, ObjectChangedError) and exc.current and CONFIG.on_object_change == "restart":
+    s3 = store.s3
+    if isinstance(exc, ObjectChangedError) and exc.current and fn.config.on_object_change == "restart":
         head = s3.head_object(Bucket=cp.source.bucket, Key=cp.source.key)
         ref = ObjectRef(cp.source.bucket, cp.source.key, head["ETag"], head["ContentLength"], head.get("VersionId"))
         new_run = run_id_for(ref.bucket, ref.key, ref.etag, ref.version_id)
@@ -390,7 +413,7 @@ def _end_run(
             s3, store.bucket, store.layout, "abandoned", str(exc), type(exc).__name__, cp, superseded_by=new_run
         )
         logger.warning("object changed; restarting on the new version", extra={"superseded_by": new_run})
-        start_run(ref, context, inline=False)
+        start_run(fn, ref, context, inline=False)
         return {"run_id": cp.run_id, "status": "abandoned", "superseded_by": new_run}
     if not str(exc).startswith(f"run {cp.run_id}"):
         exc.args = (f"run {cp.run_id} failed at hop {cp.hop} (byte {cp.offset} of {cp.source.size}): {exc}",)
@@ -402,8 +425,15 @@ def _end_run(
     raise exc
 
 
-def _store(s3: S3Client, bucket: str, run_id: str) -> CheckpointStore:
-    return CheckpointStore(s3, bucket, RunLayout(CONFIG.state_prefix, CONFIG.output_prefix, run_id))
+def _store(fn: Function, s3: S3Client, bucket: str, run_id: str) -> CheckpointStore:
+    return CheckpointStore(s3, bucket, RunLayout(fn.config.state_prefix, fn.config.output_prefix, run_id))
 
 
-__all__ = ["MODE", "lambda_handler"]
+FUNCTION = Function.from_config(Config.from_env())
+# Built during init (~150 ms of loading service models), which Lambda does not count against a
+# hop's timeout, rather than inside the first hop.
+s3_client()
+lambda_client()
+lambda_handler = make_handler(FUNCTION)
+
+__all__ = ["MODE", "Function", "lambda_handler", "make_handler"]

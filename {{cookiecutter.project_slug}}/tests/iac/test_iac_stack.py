@@ -238,7 +238,7 @@ def test_function_settings_as_deployed(deployed: Deployed) -> None:
 def test_handler_module_exists() -> None:
     handler = PROJECT / "src" / PKG / "handler.py"
     assert handler.is_file(), f"template.yaml's Handler points at {handler}, which is missing"
-    assert re.search(r"^def lambda_handler\(", handler.read_text(), re.MULTILINE)
+    assert re.search(r"^(def lambda_handler\(|lambda_handler = )", handler.read_text(), re.MULTILINE)
 
 
 def test_function_properties_moto_ignores(translated: dict[str, Any]) -> None:

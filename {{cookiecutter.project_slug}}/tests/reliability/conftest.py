@@ -32,16 +32,15 @@ with mock.patch.dict(
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
     },
 ):
-    from {{ cookiecutter.__package_name }} import handler
+    from {{ cookiecutter.__package_name }} import handler  # noqa: F401
 
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
 
 from devtools.soak import CHAIN_ENV, Generated, generate
-from tests.unit.harness import BUCKET, FakeContext, Harness, InjectedCrash, Outcome, aws, make_config, raw_of, s3_event
+from tests.unit.harness import BUCKET, Harness, InjectedCrash, Outcome, aws, make_config, raw_of, s3_event
 
 from {{ cookiecutter.__package_name }}.config import Config
-from {{ cookiecutter.__package_name }}.etag_cache import EtagCache
 from {{ cookiecutter.__package_name }}.records import MODE
 
 __all__ = [
@@ -230,21 +229,17 @@ class Chain:
     def wired(self) -> Iterator[None]:
         s3 = CrashingS3(self.h.s3, self.plan)
         lam = CrashingLambda(self.h.lam, self.plan)
-        with (
-            mock.patch.object(handler, "s3_client", lambda: s3),
-            mock.patch.object(handler, "lambda_client", lambda: lam),
-        ):
+        with self.h.using(s3=lambda: s3, lam=lambda: lam):
             yield
 
     def recycle(self) -> None:
-        """A fresh container: the module-level cache is gone."""
-        cfg = handler.CONFIG
-        handler.CACHE = EtagCache(cfg.cache_memory_bytes, cfg.cache_disk_bytes, cfg.cache_dir)
+        """A fresh container: the cache is gone."""
+        self.h.cache_clear()
 
     def invoke_once(self, event: dict[str, Any], request_id: str = "req") -> Any:
         budget = None if self.budget is None else self.budget * self._factor
         with self.wired():
-            result = handler.lambda_handler(event, FakeContext(budget, request_id))
+            result = self.h.invoke(event, budget, request_id)
         # A hop that made no progress gets twice the budget next time, as a real hop would after a
         # slow cold start (harness.drive does the same): the call budget is not milliseconds.
         if isinstance(result, dict) and result.get("status") == "continued":

@@ -54,9 +54,7 @@ def test_kill_before_and_after_every_call_of_a_chain(h: Harness) -> None:
 
 def test_kill_while_processing_a_batch(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     """A crash inside process_batch (the process dies mid-hop): nothing of that attempt counts."""
-    from {{ cookiecutter.__package_name }} import handler
-
-    process = handler.process  # the framework's own process.py while the harness is wired
+    process = h.fn.process  # the framework's own process.py, as the harness wires it
     data = sample(30).data
     ref, _ = reference(h, data)
     real = process.process_batch
@@ -139,16 +137,12 @@ def test_concurrent_duplicates_interleaved(h: Harness, cfg: Config, pause_at: st
         except Exception as exc:
             results["A"] = exc
 
-    with chain.wired():  # one wiring for both threads (patching is process-wide)
+    with chain.wired():  # one wiring for both threads: they share the function, as one container would
         thread = threading.Thread(target=attempt_a, name="attempt-A")
         before = len(h.lam.payloads)
         thread.start()
         assert a_paused.wait(30), "attempt A never reached " + pause_at
-        from tests.unit.harness import FakeContext
-
-        from {{ cookiecutter.__package_name }} import handler
-
-        results["B"] = handler.lambda_handler(event, FakeContext(chain.budget, "req-B"))
+        results["B"] = h.invoke(event, chain.budget, "req-B")
         b_done.set()
         thread.join(30)
     assert not thread.is_alive()

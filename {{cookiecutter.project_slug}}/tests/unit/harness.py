@@ -25,7 +25,6 @@ from devtools.run_report import committed_output
 
 from {{ cookiecutter.__package_name }} import handler
 from {{ cookiecutter.__package_name }}.config import Config
-from {{ cookiecutter.__package_name }}.etag_cache import EtagCache
 from {{ cookiecutter.__package_name }}.s3util import s3_client
 
 BUCKET = "test-bucket"
@@ -107,21 +106,40 @@ class Outcome:
 
 
 class Harness:
-    def __init__(self, s3: Any, lam: FakeLambda, cfg: Config) -> None:
+    """The function under test (`fn`: its configuration, cache, clients and process.py, injected),
+    moto's S3 and a fake Lambda that captures the self-invocations."""
+
+    def __init__(self, s3: Any, lam: FakeLambda, fn: handler.Function) -> None:
         self.s3 = s3
         self.lam = lam
-        self.cfg = cfg
+        self.fn = fn
+
+    @property
+    def cfg(self) -> Config:
+        return self.fn.config
 
     def configure(self, **changes: Any) -> Config:
-        """Change the handler's configuration for the rest of the test (undone when `aws` exits)."""
-        self.cfg = dataclasses.replace(self.cfg, **changes)
-        handler.CONFIG = self.cfg
-        handler.CACHE = EtagCache(self.cfg.cache_memory_bytes, self.cfg.cache_disk_bytes, self.cfg.cache_dir)
+        """Change the function's configuration for the rest of the test (a new container runs it)."""
+        self.fn = handler.Function.from_config(
+            dataclasses.replace(self.fn.config, **changes), s3=self.fn.s3, lam=self.fn.lam, process=self.fn.process
+        )
         return self.cfg
 
     def cache_clear(self) -> None:
         """Forget the container cache, as a fresh container would."""
-        self.configure()
+        self.fn = self.fn.recycled()
+
+    @contextmanager
+    def using(self, **deps: Any) -> Iterator[None]:
+        """Give the function other dependencies for a block (`s3=lambda: failing_client`, `process=...`)."""
+        saved = {name: getattr(self.fn, name) for name in deps}
+        for name, value in deps.items():
+            setattr(self.fn, name, value)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                setattr(self.fn, name, value)
 
     def put_input(self, body: bytes, key: str = "incoming/data file.in") -> dict[str, Any]:
         """Upload `body` and return the S3 ObjectCreated event announcing it (key URL-encoded)."""
@@ -130,7 +148,7 @@ class Harness:
         return s3_event(BUCKET, key, head["ETag"], head["ContentLength"])
 
     def invoke(self, event: dict[str, Any], calls: int | None = None, request_id: str = "req") -> dict[str, Any]:
-        result: dict[str, Any] = handler.lambda_handler(event, FakeContext(calls, request_id))
+        result: dict[str, Any] = handler.make_handler(self.fn)(event, FakeContext(calls, request_id))
         return result
 
     def drive(
@@ -239,15 +257,7 @@ def aws(cfg: Config, process: Any = passthrough) -> Iterator[Harness]:
             s3 = _s3()
             s3.create_bucket(Bucket=BUCKET)
             lam = FakeLambda()
-            cache = EtagCache(cfg.cache_memory_bytes, cfg.cache_disk_bytes, cfg.cache_dir)
-            with (
-                mock.patch.object(handler, "CONFIG", cfg),
-                mock.patch.object(handler, "CACHE", cache),
-                mock.patch.object(handler, "s3_client", _s3),
-                mock.patch.object(handler, "lambda_client", lambda: lam),
-                mock.patch.object(handler, "process", process),
-            ):
-                yield Harness(s3, lam, cfg)
+            yield Harness(s3, lam, handler.Function.from_config(cfg, s3=_s3, lam=lambda: lam, process=process))
 
 
 def raw_of(doc: dict[str, Any]) -> bytes:

@@ -119,16 +119,16 @@ def test_without_a_cache_every_hop_reads_from_its_offset(h: Harness, single: Out
     assert manifest["bytes_fetched"] <= len(BODY) + manifest["hops"] * h.cfg.read_chunk_bytes
 
 
-def test_recycled_containers(h: Harness, single: Outcome) -> None:
+def test_recycled_containers(h: Harness, single: Outcome, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every hop on a fresh container (empty cache) gives the same result."""
-    original = handler.lambda_handler
+    original = h.invoke
 
-    def fresh(event: Any, context: Any) -> Any:
-        handler.CACHE = type(handler.CACHE)(h.cfg.cache_memory_bytes, h.cfg.cache_disk_bytes, h.cfg.cache_dir)
-        return original(event, context)
+    def fresh(event: dict[str, Any], calls: int | None = None, request_id: str = "req") -> dict[str, Any]:
+        h.cache_clear()
+        return original(event, calls, request_id)
 
-    with mock.patch.object(handler, "lambda_handler", fresh):
-        run_id = h.drive(h.put_input(BODY), lambda: BUDGET)
+    monkeypatch.setattr(h, "invoke", fresh)
+    run_id = h.drive(h.put_input(BODY), lambda: BUDGET)
     same(h.outcome(run_id), single)
 
 
@@ -143,7 +143,7 @@ def test_every_payload_delivered_twice(h: Harness, single: Outcome) -> None:
         payload = h.lam.payloads[done]
         done += 1
         results.append(h.invoke(payload, BUDGET)["status"])
-        with mock.patch.object(handler, "s3_client", lambda: writes):
+        with h.using(s3=lambda: writes):
             results.append(h.invoke(payload, BUDGET)["status"])  # the duplicate, after the original
     run_id = run_ids(h)[0]
     same(h.outcome(run_id), single)
@@ -171,12 +171,12 @@ def test_interleaved_attempts_of_the_same_hop(h: Harness, single: Outcome) -> No
         if key.endswith("/checkpoints/000002.json") and not interleaved:
             interleaved.append(key)
             # Attempt A is about to commit hop 2: attempt B of the same hop runs and commits first.
-            with mock.patch.object(handler, "s3_client", lambda: real):
+            with h.using(s3=lambda: real):
                 assert h.invoke(payload, BUDGET, "attempt-b")["status"] == "continued"
         return None
 
     flaky = FlakyS3(real, fail)
-    with mock.patch.object(handler, "s3_client", lambda: flaky):
+    with h.using(s3=lambda: flaky):
         result = h.invoke(payload, BUDGET, "attempt-a")
     assert interleaved
     assert result["status"] == "duplicate"
@@ -206,7 +206,7 @@ def test_lost_response_on_the_checkpoint_commit_is_recognised_by_attempt_id(h: H
                 )
             return real.put_object(**kwargs)
 
-    with mock.patch.object(handler, "s3_client", lambda: LostResponse(real, lambda n, k: None)):
+    with h.using(s3=lambda: LostResponse(real, lambda n, k: None)):
         result = h.invoke(payload, BUDGET)
     assert result["status"] == "continued"
     assert [p["hop"] for p in h.lam.payloads] == [1, 2]
@@ -217,7 +217,7 @@ def test_lost_response_on_the_checkpoint_commit_is_recognised_by_attempt_id(h: H
 def count_puts(h: Harness) -> int:
     """How many put_object calls a clean chain of the sample input makes."""
     flaky = FlakyS3(h.s3, lambda n, k: None)
-    with mock.patch.object(handler, "s3_client", lambda: flaky):
+    with h.using(s3=lambda: flaky):
         h.drive(h.put_input(BODY, key="incoming/count.in"), lambda: BUDGET)
     return len(flaky.puts)
 
@@ -245,7 +245,7 @@ def test_crash_at_every_put(tmp_path: Path, single: Outcome, total_puts: int, ho
                 return None
 
             flaky = FlakyS3(h.s3, fail)
-            with mock.patch.object(handler, "s3_client", lambda flaky=flaky: flaky):
+            with h.using(s3=lambda flaky=flaky: flaky):
                 run_id = h.drive(h.put_input(BODY), lambda: BUDGET)
             assert key_at, f"put #{n} never happened"
             kinds.add(key_at[0].split("/")[-2])
@@ -277,7 +277,7 @@ def test_crash_at_every_invoke(tmp_path: Path, single: Outcome, how: str) -> Non
 
 def test_crash_inside_process_batch_is_retried(h: Harness, single: Outcome) -> None:
     calls = {"n": 0}
-    real = handler.process.process_batch
+    real = h.fn.process.process_batch
 
     def flaky(records: list[Any], state: dict[str, Any]) -> list[Any]:
         calls["n"] += 1
@@ -286,7 +286,7 @@ def test_crash_inside_process_batch_is_retried(h: Harness, single: Outcome) -> N
         out: list[Any] = real(records, state)
         return out
 
-    with mock.patch.object(handler.process, "process_batch", flaky):
+    with mock.patch.object(h.fn.process, "process_batch", flaky):
         run_id = h.drive(h.put_input(BODY), lambda: BUDGET)
     same(h.outcome(run_id), single)
 
@@ -409,7 +409,7 @@ def test_state_that_cannot_cross_a_hop_ends_the_run(h: Harness) -> None:
         return []
 
     with (
-        mock.patch.object(handler.process, "process_batch", bad_batch),
+        mock.patch.object(h.fn.process, "process_batch", bad_batch),
         pytest.raises(handler.StateError, match=r"state\['oops'\]\['counts'\] is a collections.defaultdict"),
     ):
         h.drive(h.put_input(BODY), lambda: BUDGET, retries=0)
@@ -420,7 +420,7 @@ def test_a_failed_run_stays_failed_until_resumed(h: Harness, single: Outcome) ->
     """A run-ending error on one attempt is terminal for every later one: Lambda's retry of the
     same event (which would succeed this time, on a fresh container) stops at once; only resume
     goes on."""
-    real = handler.process.process_batch
+    real = h.fn.process.process_batch
     calls = {"n": 0}
 
     def once_bad(records: list[Any], state: dict[str, Any]) -> list[Any]:
@@ -432,7 +432,7 @@ def test_a_failed_run_stays_failed_until_resumed(h: Harness, single: Outcome) ->
 
     h.invoke(h.put_input(BODY), BUDGET)
     payload = h.lam.payloads[-1]
-    with mock.patch.object(handler.process, "process_batch", once_bad), pytest.raises(handler.StateError):
+    with mock.patch.object(h.fn.process, "process_batch", once_bad), pytest.raises(handler.StateError):
         while True:  # hop after hop until the bad batch ends the run
             before = len(h.lam.payloads)
             h.invoke(payload, BUDGET)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import zlib
-from unittest import mock
 
-from {{ cookiecutter.__package_name }} import handler, process
+from {{ cookiecutter.__package_name }} import process
 
 from .harness import Harness
 
@@ -28,7 +27,7 @@ def test_empty_run() -> None:
 
 
 def test_through_the_handler(h: Harness) -> None:
-    with mock.patch.object(handler, "process", process):  # the harness runs the framework's own by default
+    with h.using(process=process):  # the harness runs the framework's own by default
         h.configure(bytes_chunk_size=10, read_chunk_bytes=16, first_batch_records=2, max_batch_records=2)
         body = bytes(range(256)) * 3 + b"\n tail"
         out = h.outcome(h.drive(h.put_input(body), lambda: 4))

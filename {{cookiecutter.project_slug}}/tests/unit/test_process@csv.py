@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from unittest import mock
 
-from {{ cookiecutter.__package_name }} import handler, process
+from {{ cookiecutter.__package_name }} import process
 
 from .harness import Harness
 
@@ -38,7 +37,7 @@ def test_empty_batch_and_empty_run() -> None:
 
 
 def test_through_the_handler(h: Harness) -> None:
-    with mock.patch.object(handler, "process", process):  # the harness runs the framework's own by default
+    with h.using(process=process):  # the harness runs the framework's own by default
         body = b"city,temp\r\n Oslo , 3\r\nRome,20\r\nOslo,4\r\nbad\r\n"
         out = h.outcome(h.drive(h.put_input(body), lambda: 5))
         assert [json.loads(x) for x in out.output.splitlines()] == [

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from unittest import mock
 
-from {{ cookiecutter.__package_name }} import handler, process
+from {{ cookiecutter.__package_name }} import process
 
 from .harness import Harness
 
@@ -43,7 +42,7 @@ def test_input_is_not_modified() -> None:
 
 
 def test_through_the_handler(h: Harness) -> None:
-    with mock.patch.object(handler, "process", process):  # the harness runs the framework's own by default
+    with h.using(process=process):  # the harness runs the framework's own by default
         body = b'{"level":"info","i":1}\n\n{"level":"warn","i":2}\nnot json\n[1]\n{"i":12345678901234567890123}'
         out = h.outcome(h.drive(h.put_input(body), lambda: 5))
         assert [json.loads(x) for x in out.output.splitlines()] == [
