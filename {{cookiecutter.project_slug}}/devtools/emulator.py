@@ -43,6 +43,12 @@ def hop_of(payload: Any) -> int | None:
     return hop if isinstance(hop, int) and not isinstance(hop, bool) else None
 
 
+# Lambda stops a chain of requests that has invoked a function this many times, unless the
+# function sets RecursiveLoop: Allow (it tracks the count in the X-Ray header's Lineage field).
+RECURSION_LIMIT = 16
+_LINEAGE_ID = "5e1f1009"  # the emulated function's id in Lineage=<id>:<count>
+
+
 @dataclass
 class AsyncEvent:
     payload: Any
@@ -52,6 +58,7 @@ class AsyncEvent:
     attempt: int = 0  # 0 = first delivery, n = n-th retry
     copy: int = 0  # 1 = the duplicate delivery of the same event
     not_before: float = 0.0
+    lineage: int = 0  # invocations of the function before this one in its chain of requests
 
 
 @dataclass
@@ -124,6 +131,7 @@ class Emulator:
         spare_workers: int = 1,
         warm_wait_ms: float = 30.0,
         alias: str = "live",
+        recursive_loop: str = "Terminate",
     ) -> None:
         if timeout_ms < 1:
             raise ValueError("timeout_ms must be >= 1")
@@ -156,6 +164,7 @@ class Emulator:
         self._t0 = time.monotonic()
         self._api: LambdaApiServer | None = None
         self.alias = alias
+        self.recursive_loop = recursive_loop  # the function's RecursiveLoop: Terminate or Allow
         self._versions: dict[str, Version] = {}
         self._published = 0
         self._live = ""
@@ -292,18 +301,18 @@ class Emulator:
             self._api_inflight += delta
             self._cond.notify_all()
 
-    def submit_async(self, payload: Any, qualifier: str | None = None) -> str:
+    def submit_async(self, payload: Any, qualifier: str | None = None, lineage: int = 0) -> str:
         """Queue an async event (what Lambda does on InvocationType=Event); maybe twice (fault)."""
         version = self.resolve(qualifier)
         request_id = str(uuid.uuid4())
         now = time.monotonic()
         delay = self.plan.duplicate_delay_ms(self.timeout_ms)
+        event = AsyncEvent(payload, request_id, version, qualifier or "", not_before=now, lineage=lineage)
         with self._cond:
-            self._queue.append(AsyncEvent(payload, request_id, version, qualifier or "", not_before=now))
+            self._queue.append(event)
             if delay is not None:
                 self.stats.duplicates += 1
-                later = now + delay / 1000
-                self._queue.append(AsyncEvent(payload, request_id, version, qualifier or "", copy=1, not_before=later))
+                self._queue.append(replace(event, copy=1, not_before=now + delay / 1000))
             self._cond.notify_all()
         return request_id
 
@@ -350,6 +359,9 @@ class Emulator:
 
     def _run_async(self, event: AsyncEvent) -> None:
         try:
+            if self.recursive_loop == "Terminate" and event.lineage >= RECURSION_LIMIT:
+                self._stop_loop(event)
+                return
             _, outcome = self._invoke(event, "Event")
             if outcome.kind == "ok":
                 return
@@ -379,6 +391,28 @@ class Emulator:
             with self._cond:
                 self._active -= 1
                 self._cond.notify_all()
+
+    def _stop_loop(self, event: AsyncEvent) -> None:
+        """What Lambda does with RecursiveLoop=Terminate once a chain of requests has invoked the
+        function RECURSION_LIMIT times: drop the next invocation, to the on-failure destination."""
+        error = {
+            "errorType": "RecursiveInvocationException",
+            "errorMessage": f"Lambda stopped a recursive loop after {RECURSION_LIMIT} invocations "
+            "(RecursiveLoop: Terminate; the function sets RecursiveLoop: Allow to run longer chains)",
+        }
+        record = {
+            "requestContext": {
+                "requestId": event.request_id,
+                "functionArn": f"{self.arn}:{event.version}",
+                "condition": "RecursiveInvocationException",
+                "approximateInvokeCount": 0,
+            },
+            "requestPayload": event.payload,
+            "responsePayload": error,
+        }
+        with self._cond:
+            self.stats.on_failure.append(record)
+        self._note(f"recursive loop stopped: request {event.request_id} (lineage {event.lineage}) not invoked")
 
     def _invoke(self, event: AsyncEvent, invocation_type: str) -> tuple[Invocation, Outcome]:
         payload, request_id, attempt, copy = event.payload, event.request_id, event.attempt, event.copy
@@ -410,7 +444,8 @@ class Emulator:
             self.stats.recycles += dice.recycle
         self._emit("start", row)
         invoked_arn = f"{self.arn}:{event.qualifier}" if event.qualifier else self.arn
-        outcome = worker.invoke(payload, request_id, invoked_arn, self.timeout_ms, dice.kill_after_ms)
+        trace = f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Sampled=0;Lineage={_LINEAGE_ID}:{event.lineage}"
+        outcome = worker.invoke(payload, request_id, invoked_arn, self.timeout_ms, dice.kill_after_ms, trace)
         pool.release(worker)
         with self._cond:
             row.end_ms = self.elapsed_ms()

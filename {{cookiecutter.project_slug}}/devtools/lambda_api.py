@@ -24,7 +24,7 @@ _PATH = re.compile(r"/2015-03-31/functions/(?P<name>[^/]+)/invocations")
 class Backend(Protocol):
     function_name: str
 
-    def submit_async(self, payload: Any, qualifier: str | None = None) -> str: ...
+    def submit_async(self, payload: Any, qualifier: str | None = None, lineage: int = 0) -> str: ...
 
     def invoke_sync(self, payload: Any, qualifier: str | None = None) -> tuple[str, Outcome]: ...
 
@@ -51,6 +51,16 @@ def qualifier_of(requested: str) -> str | None:
     if len(parts) in (2, 4):  # "name:qualifier" or "123456789012:function:name:qualifier"
         return parts[-1]
     return None
+
+
+def lineage_after(trace_header: str | None) -> int:
+    """The loop count of an event sent with this X-Ray trace header: one more than the sending
+    invocation's `Lineage=<id>:<count>` (0 for an event no invocation sent)."""
+    for part in (trace_header or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "Lineage" and value.rpartition(":")[2].isdigit():
+            return int(value.rpartition(":")[2]) + 1
+    return 0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -109,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "DryRun":
             self._reply(204, b"")
         elif kind == "Event":
-            request_id = backend.submit_async(payload, qualifier)
+            request_id = backend.submit_async(payload, qualifier, lineage_after(self.headers.get("X-Amzn-Trace-Id")))
             self._reply(202, b"", {"x-amzn-RequestId": request_id})
         elif kind == "RequestResponse":
             request_id, outcome = backend.invoke_sync(payload, qualifier)

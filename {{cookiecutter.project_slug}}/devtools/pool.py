@@ -107,7 +107,9 @@ class Worker:
         else:
             self.init_error = msg["error"]
 
-    def invoke(self, event: Any, request_id: str, arn: str, timeout_ms: int, kill_after_ms: float | None) -> Outcome:
+    def invoke(
+        self, event: Any, request_id: str, arn: str, timeout_ms: int, kill_after_ms: float | None, trace: str = ""
+    ) -> Outcome:
         """Run one invocation. The worker ends itself at its deadline (devtools.worker), as Lambda's
         sandbox does whatever the host is doing; this side SIGKILLs it at `kill_after_ms` (fault),
         or if it has not ended STUCK_GRACE_S after the deadline."""
@@ -121,6 +123,7 @@ class Worker:
         killing = kill_after_ms is not None and kill_after_ms < timeout_ms
         until = start + kill_after_ms / 1000 if killing and kill_after_ms is not None else deadline + STUCK_GRACE_S
         msg = {"type": "invoke", "event": event, "request_id": request_id, "arn": arn, "deadline": deadline}
+        msg["trace"] = trace
         try:
             self.sock.sendall(json.dumps(msg).encode() + b"\n")
             reply = self._read_line(until)

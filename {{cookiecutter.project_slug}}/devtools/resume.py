@@ -72,6 +72,7 @@ def resume_local(
         timeout_ms=timeout_ms or local.timeout_ms,
         region=project.REGION,
         memory_mb=project.MEMORY_MB,
+        recursive_loop=project.FUNCTION.recursive_loop,
         log=log_fh,
     )
     try:

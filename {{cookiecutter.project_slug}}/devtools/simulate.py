@@ -216,6 +216,7 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
             seed=opts.seed,
             region=project.REGION,
             memory_mb=project.MEMORY_MB,
+            recursive_loop=project.FUNCTION.recursive_loop,
             concurrency=allowed_concurrency(opts.concurrency),
             cwd=str(opts.project_dir),
             pythonpath=code,
@@ -227,6 +228,11 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
         emulator.start()
         em = emulator
         emulator._note(f"moto_server pid {srv.pid} port {srv.port}; lambda api port {emulator.lambda_port}")
+        if runtime is None:
+            emulator._note(
+                f"sandboxes run src/ on this .venv's Python {sys.version_info.major}.{sys.version_info.minor}; "
+                f"the function's runtime is {project.FUNCTION.runtime} (BUILD=1 runs the sam build on it)"
+            )
         if opts.progress:
             progress = Progress(lambda: _poll(s3, bucket, em, len(data))).start()
         untriggered = outside_the_trigger(key)

@@ -309,6 +309,7 @@ def run_chain(spec: ChainSpec, server: MotoServer, log: Any = None, max_resumes:
         seed=spec.seed,
         region=project.REGION,
         memory_mb=project.MEMORY_MB,
+        recursive_loop=project.FUNCTION.recursive_loop,
         concurrency=4,
         cwd=str(Path.cwd()),
         log=log,

@@ -228,10 +228,13 @@ def _function(template: Mapping[str, Any], r: Resolver) -> Function:
     }
     invoke = props.get("EventInvokeConfig") or {}
     reserved = r.value(props.get("ReservedConcurrentExecutions", NO_VALUE))
+    runtime = str(r.value(props["Runtime"]))
+    if not re.fullmatch(r"python3\.[0-9]+", runtime):
+        raise TemplateError(f"Runtime {runtime!r}: this function runs on a Python 3 runtime (python3.x)")
     return Function(
         name=str(r.value(props.get("FunctionName", name))),
         handler=str(r.value(props["Handler"])),
-        runtime=str(r.value(props["Runtime"])),
+        runtime=runtime,
         architecture=str((r.value(props.get("Architectures")) or ["x86_64"])[0]),
         memory_mb=int(r.value(props.get("MemorySize", 128))),
         timeout_s=int(r.value(props.get("Timeout", 3))),

@@ -114,6 +114,9 @@ def serve(sock: socket.socket, handler_path: str) -> int:
     for line in rfile:
         msg = json.loads(line)
         request_id = msg["request_id"]
+        # The X-Ray trace header of this invocation: the SDK copies it into the requests the
+        # handler makes (botocore's recursion detection), so a self-invocation carries its lineage.
+        os.environ["_X_AMZN_TRACE_ID"] = msg.get("trace", "")
         ctx = LambdaContext(request_id, float(msg["deadline"]), dict(os.environ), msg["arn"])
         print(f"START RequestId: {request_id} Version: {ctx.function_version}", flush=True)
         t0 = time.monotonic()

@@ -79,7 +79,7 @@ def handler_dir(tmp_path: Path) -> Path:
 def make_emulator(handler_dir: Path, s3_server: MotoServer) -> Iterator[Any]:
     made: list[Emulator] = []
 
-    def make(timeout_ms: int = 5000, faults: str = "", seed: int = 0) -> Emulator:
+    def make(timeout_ms: int = 5000, faults: str = "", seed: int = 0, recursive_loop: str = "Terminate") -> Emulator:
         log = (handler_dir / "log.txt").open("ab")
         em = Emulator(
             handler="fixture_handler.lambda_handler",
@@ -93,6 +93,7 @@ def make_emulator(handler_dir: Path, s3_server: MotoServer) -> Iterator[Any]:
             pythonpath=[str(handler_dir)],
             log=log,
             retry_delay_ms=1,
+            recursive_loop=recursive_loop,
         ).start()
         made.append(em)
         return em
@@ -239,6 +240,27 @@ def test_self_invoking_chain_with_duplicates(make_emulator: Any, s3_server: Moto
     # 7 events (1 + 2 + 4), each delivered twice with the same request id, as Lambda redelivers.
     assert em.stats.duplicates == 7 and em.stats.invocations == 14 and len(keys) == 7
     assert not em.stats.on_failure
+
+
+@pytest.mark.parametrize("recursive_loop", ["Terminate", "Allow"])
+def test_recursive_loop_setting_is_lambdas(make_emulator: Any, s3_server: MotoServer, recursive_loop: str) -> None:
+    """Lambda drops the 17th invocation of a chain of self-invocations (to the on-failure
+    destination) unless the function sets RecursiveLoop: Allow; the lineage travels in the X-Ray
+    header the SDK copies from the sandbox's _X_AMZN_TRACE_ID."""
+    s3 = s3_server.client()
+    bucket = f"fixture-loop-{recursive_loop.lower()}"
+    s3.create_bucket(Bucket=bucket)
+    em = make_emulator(recursive_loop=recursive_loop)
+    em.submit_async({"action": "chain", "hop": 0, "last": 20, "bucket": bucket})
+    assert em.run(120)
+    hops = {o["Key"].split("/")[1][:3] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    if recursive_loop == "Allow":
+        assert len(hops) == 21 and not em.stats.on_failure
+    else:
+        assert len(hops) == 16, sorted(hops)
+        (record,) = em.stats.on_failure
+        assert record["requestContext"]["condition"] == "RecursiveInvocationException"
+        assert record["requestPayload"]["hop"] == 16
 
 
 def test_close_leaves_nothing_running_or_listening(make_emulator: Any) -> None:

@@ -188,6 +188,7 @@ def test_deployed_status_and_resume_through_the_apis(server: MotoServer, tmp_pat
         "region": project.REGION,
         "cwd": str(PROJECT_DIR),
         "log": (tmp_path / "emulator.log").open("ab"),
+        "recursive_loop": project.FUNCTION.recursive_loop,
     }
     env = {**project.function_env(), **CHAIN_ENV}
     with Emulator(function_env={**env, "MAX_HOPS": "1"}, **common) as first:
@@ -256,6 +257,7 @@ def test_a_deploy_mid_run_leaves_the_run_on_its_version(server: MotoServer, tmp_
         cwd=str(PROJECT_DIR),
         log=(tmp_path / "emulator.log").open("wb"),
         before_hop=before_hop,
+        recursive_loop=project.FUNCTION.recursive_loop,
     )
     with emulator:
         emulator.submit_async(s3_event(bucket, key, etag, len(data), project.REGION))

@@ -28,6 +28,16 @@ def test_defaults_resolve_to_the_function_the_template_declares() -> None:
     assert fn.alias == "live"
 
 
+def test_a_runtime_that_is_not_python_is_refused(tmp_path: Path) -> None:
+    for name in ("template.yaml", "samconfig.toml"):
+        shutil.copy(PROJECT / name, tmp_path / name)
+    template = (tmp_path / "template.yaml").read_text(encoding="utf-8")
+    runtime = stack_template.load(PROJECT, complete=False).function.runtime
+    (tmp_path / "template.yaml").write_text(template.replace(f"Runtime: {runtime}", "Runtime: nodejs22.x"))
+    with pytest.raises(stack_template.TemplateError, match=r"'nodejs22\.x': this function runs on a Python 3 runtime"):
+        stack_template.load(tmp_path, complete=False)
+
+
 def test_overrides_reach_the_function() -> None:
     stack = stack_template.load(
         PROJECT, "MaxHops=5000 MemorySize=3008 ReservedConcurrency=0 InputPrefix=x/", complete=False
