@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from typing import IO, Any
 
+from . import project
 from .faults import FaultPlan, Faults, InvocationFaults
 from .lambda_api import LambdaApiServer
 from .pool import Outcome, Worker, WorkerPool
@@ -474,3 +475,29 @@ class Emulator:
     def summary(self) -> dict[str, Any]:
         with self._cond:
             return {**asdict(self.stats), "timeline": [asdict(r) for r in self.timeline]}
+
+
+def allowed_concurrency(asked: int) -> int:
+    """Sandboxes that may run at once: the function's reserved concurrency caps them, as in AWS
+    (where a run's hops, duplicates and retries and other uploads' runs share those sandboxes)."""
+    reserved = project.FUNCTION.reserved_concurrency
+    if reserved == 0:
+        raise SystemExit("ERROR: ReservedConcurrentExecutions is 0: AWS throttles every invocation of the function")
+    return asked if reserved is None else min(asked, reserved)
+
+
+def for_this_project(
+    *, s3_endpoint: str, env: dict[str, str] | None = None, concurrency: int = 4, **options: Any
+) -> Emulator:
+    """This project's function as template.yaml configures it (name, environment with `env` on
+    top, region, memory, RecursiveLoop; at most its reserved concurrency of sandboxes at once)."""
+    return Emulator(
+        function_name=project.FUNCTION_NAME,
+        function_env={**project.function_env(), **(env or {})},
+        s3_endpoint=s3_endpoint,
+        region=project.REGION,
+        memory_mb=project.MEMORY_MB,
+        recursive_loop=project.FUNCTION.recursive_loop,
+        concurrency=allowed_concurrency(concurrency),
+        **options,
+    )

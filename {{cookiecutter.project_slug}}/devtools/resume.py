@@ -29,7 +29,7 @@ from typing import Any
 
 from . import project
 from .cli_args import parse_env
-from .emulator import Emulator
+from .emulator import for_this_project
 from .local_state import DEFAULT_STATE_DIR, LocalState
 from .package import config, deployed_package
 from .run_report import committed_output, run_status
@@ -59,20 +59,15 @@ def resume_local(
     handler: str = project.HANDLER,
 ) -> dict[str, Any]:
     """Run the resume through the Lambda emulator against the restored bucket; keep the new state."""
-    function_env = {**project.function_env(), **local.env, **env}
     log_fh = None
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
         log_fh = log.open("ab")
-    emulator = Emulator(
-        handler=handler,
-        function_name=project.FUNCTION_NAME,
-        function_env=function_env,
+    emulator = for_this_project(
         s3_endpoint=local.server.endpoint,
+        env={**local.env, **env},  # what the run had, then the fix
+        handler=handler,
         timeout_ms=timeout_ms or local.timeout_ms,
-        region=project.REGION,
-        memory_mb=project.MEMORY_MB,
-        recursive_loop=project.FUNCTION.recursive_loop,
         log=log_fh,
     )
     try:

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from . import local_build, project
 from .cli_args import parse_env
-from .emulator import Emulator
+from .emulator import Emulator, allowed_concurrency, for_this_project
 from .faults import Faults, FaultSpecError
 from .local_state import LocalState
 from .runtime import LambdaRuntime, MissingRuntimeError, check_python
@@ -73,15 +73,6 @@ def _stop_live() -> None:
 
 class Interrupted(Exception):
     """SIGINT or SIGTERM arrived: stop everything and report a failed run."""
-
-
-def allowed_concurrency(asked: int) -> int:
-    """Sandboxes that may run at once: the function's reserved concurrency caps them, as in AWS
-    (where a run's hops, duplicates and retries and other uploads' runs share those sandboxes)."""
-    reserved = project.FUNCTION.reserved_concurrency
-    if reserved == 0:
-        raise SystemExit("ERROR: ReservedConcurrentExecutions is 0: AWS throttles every invocation of the function")
-    return asked if reserved is None else min(asked, reserved)
 
 
 def input_key(path: Path, explicit: str | None) -> str:
@@ -206,18 +197,14 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
             if opts.faults.deploy == hop and emulator is not None and first_time("deploy"):
                 emulator.publish_version()  # a deploy mid-run: the run must stay on the version it started on
 
-        emulator = Emulator(
-            handler=opts.handler,
-            function_name=project.FUNCTION_NAME,
-            function_env={**project.function_env(), **opts.env},
+        emulator = for_this_project(
             s3_endpoint=srv.endpoint,
+            env=opts.env,
+            concurrency=opts.concurrency,
+            handler=opts.handler,
             timeout_ms=opts.timeout_ms,
             faults=opts.faults,
             seed=opts.seed,
-            region=project.REGION,
-            memory_mb=project.MEMORY_MB,
-            recursive_loop=project.FUNCTION.recursive_loop,
-            concurrency=allowed_concurrency(opts.concurrency),
             cwd=str(opts.project_dir),
             pythonpath=code,
             runtime=runtime,

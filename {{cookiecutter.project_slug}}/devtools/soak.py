@@ -31,7 +31,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from . import passthrough, project
-from .emulator import Emulator
+from .emulator import for_this_project
 from .faults import Faults
 from .package import deployed_package
 from .s3_docs import get_json, s3_event
@@ -298,19 +298,14 @@ def run_chain(spec: ChainSpec, server: MotoServer, log: Any = None, max_resumes:
         if spec.faults.overwrite == hop and not fired:
             fired.append(s3.put_object(Bucket=bucket, Key=key, Body=versions["B"].data)["ETag"])
 
-    env = {**project.function_env(), **CHAIN_ENV, "ON_OBJECT_CHANGE": spec.policy, "SOAK_RECORD_US": str(RECORD_US)}
-    emulator = Emulator(
-        handler="devtools.soak.slow_handler",
-        function_name=project.FUNCTION_NAME,
-        function_env=env,
+    env = {**CHAIN_ENV, "ON_OBJECT_CHANGE": spec.policy, "SOAK_RECORD_US": str(RECORD_US)}
+    emulator = for_this_project(
         s3_endpoint=server.endpoint,
+        env=env,
+        handler="devtools.soak.slow_handler",
         timeout_ms=spec.timeout_ms,
         faults=spec.faults,
         seed=spec.seed,
-        region=project.REGION,
-        memory_mb=project.MEMORY_MB,
-        recursive_loop=project.FUNCTION.recursive_loop,
-        concurrency=4,
         cwd=str(Path.cwd()),
         log=log,
         before_hop=before_hop,
