@@ -105,6 +105,21 @@ class Outcome:
     hops: int
 
 
+class RecordingS3:
+    """Delegates to the real (moto) client and records every get_object call's parameters."""
+
+    def __init__(self, s3: Any) -> None:
+        self.s3 = s3
+        self.gets: list[dict[str, Any]] = []
+
+    def get_object(self, **kwargs: Any) -> Any:
+        self.gets.append(kwargs)
+        return self.s3.get_object(**kwargs)
+
+    def head_object(self, **kwargs: Any) -> Any:
+        return self.s3.head_object(**kwargs)
+
+
 class Harness:
     """The function under test (`fn`: its configuration, cache, clients and process.py, injected),
     moto's S3 and a fake Lambda that captures the self-invocations."""

@@ -10,21 +10,9 @@ import pytest
 
 from {{ cookiecutter.__package_name }}.etag_cache import CacheEntry, Changed, EtagCache
 
-from .harness import BUCKET, Harness
+from .harness import BUCKET, Harness, RecordingS3
 
 KEY = "incoming/cached.bin"
-
-
-class CountingS3:
-    """Delegates to the real (moto) client and records every get_object call's parameters."""
-
-    def __init__(self, s3: Any) -> None:
-        self.s3 = s3
-        self.gets: list[dict[str, Any]] = []
-
-    def get_object(self, **kwargs: Any) -> Any:
-        self.gets.append(kwargs)
-        return self.s3.get_object(**kwargs)
 
 
 def held(cache: EtagCache) -> int:
@@ -49,7 +37,7 @@ def test_hit_on_304(h: Harness, tmp_path: Path) -> None:
     etag = upload(h, body)
     cache = EtagCache(1 << 20, 1 << 20, str(tmp_path))
     filled(cache, KEY, etag, body)
-    s3 = CountingS3(h.s3)
+    s3 = RecordingS3(h.s3)
     entry = cache.validated(s3, BUCKET, KEY, etag, None)
     assert entry is not None
     assert entry.read(10, 15) == body[10:25]
@@ -59,7 +47,7 @@ def test_hit_on_304(h: Harness, tmp_path: Path) -> None:
 
 def test_no_entry_means_no_request(h: Harness, tmp_path: Path) -> None:
     cache = EtagCache(1 << 20, 1 << 20, str(tmp_path))
-    s3 = CountingS3(h.s3)
+    s3 = RecordingS3(h.s3)
     assert cache.validated(s3, BUCKET, KEY, '"x"', None) is None
     assert s3.gets == []
 
@@ -86,7 +74,7 @@ def test_deleted_object_is_reported(h: Harness, tmp_path: Path) -> None:
 def test_entry_for_another_etag_is_dropped_without_a_request(h: Harness, tmp_path: Path) -> None:
     cache = EtagCache(1 << 20, 1 << 20, str(tmp_path))
     filled(cache, KEY, '"old"', b"abc")
-    s3 = CountingS3(h.s3)
+    s3 = RecordingS3(h.s3)
     assert cache.validated(s3, BUCKET, KEY, '"new"', None) is None
     assert s3.gets == []
     assert held(cache) == 0
@@ -238,6 +226,6 @@ def test_versioned_revalidation(h: Harness, tmp_path: Path) -> None:
     etag, version = resp["ETag"], resp["VersionId"]
     cache = EtagCache(1 << 20, 0, str(tmp_path))
     filled(cache, KEY, etag, b"v1 body")
-    s3 = CountingS3(h.s3)
+    s3 = RecordingS3(h.s3)
     assert cache.validated(s3, BUCKET, KEY, etag, version) is not None
     assert s3.gets[0]["VersionId"] == version

@@ -12,23 +12,10 @@ from {{ cookiecutter.__package_name }}.checkpoint import ObjectRef
 from {{ cookiecutter.__package_name }}.etag_cache import EtagCache
 from {{ cookiecutter.__package_name }}.source import ObjectChangedError, ObjectSource
 
-from .harness import BUCKET, Harness
+from .harness import BUCKET, Harness, RecordingS3
 
 KEY = "incoming/source.bin"
 BODY = bytes(range(256)) * 40  # 10240 bytes
-
-
-class RecordingS3:
-    def __init__(self, s3: Any) -> None:
-        self.s3 = s3
-        self.gets: list[dict[str, Any]] = []
-
-    def get_object(self, **kwargs: Any) -> Any:
-        self.gets.append(kwargs)
-        return self.s3.get_object(**kwargs)
-
-    def head_object(self, **kwargs: Any) -> Any:
-        return self.s3.head_object(**kwargs)
 
 
 def upload(h: Harness, body: bytes = BODY) -> ObjectRef:
