@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import project
+from .s3_docs import make_bucket
 from .s3_server import MotoServer
 
 DEFAULT_STATE_DIR = Path(".simulate/state")
@@ -73,10 +74,7 @@ class LocalState:
         with MotoServer() as server:
             self.server = server
             s3 = server.client(region=project.REGION)
-            if project.REGION == "us-east-1":
-                s3.create_bucket(Bucket=self.bucket)
-            else:
-                s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": project.REGION})
+            make_bucket(s3, self.bucket, project.REGION)
             for key, name in self.keys.items():
                 s3.put_object(Bucket=self.bucket, Key=key, Body=(self.path / "objects" / name).read_bytes())
             try:

@@ -11,6 +11,14 @@ from typing import Any
 from urllib.parse import quote_plus
 
 
+def make_bucket(s3: Any, bucket: str, region: str) -> None:
+    """Create `bucket` in `region` (S3 refuses a LocationConstraint of us-east-1)."""
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=bucket)
+    else:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+
+
 def get_json(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
     try:
         doc: dict[str, Any] = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())

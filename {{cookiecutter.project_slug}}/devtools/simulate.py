@@ -28,7 +28,7 @@ from .emulator import Emulator, allowed_concurrency, for_this_project
 from .faults import Faults, FaultSpecError
 from .local_state import LocalState
 from .runtime import LambdaRuntime, MissingRuntimeError, check_python
-from .s3_docs import get_json, s3_event
+from .s3_docs import get_json, make_bucket, s3_event
 from .s3_server import MotoServer
 from .timeline import Progress, checkpoints, hop_timeline, render_summary, render_timeline
 
@@ -173,10 +173,7 @@ def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
             srv.start()
         s3 = srv.client(region=project.REGION)
         bucket = f"simulate-{uuid.uuid4().hex[:12]}"
-        if project.REGION == "us-east-1":
-            s3.create_bucket(Bucket=bucket)
-        else:
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": project.REGION})
+        make_bucket(s3, bucket, project.REGION)
         key = input_key(opts.input, opts.key)
         etag = s3.put_object(Bucket=bucket, Key=key, Body=data)["ETag"]
         done: set[str] = set()

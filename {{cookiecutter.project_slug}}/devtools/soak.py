@@ -34,7 +34,7 @@ from . import passthrough, project
 from .emulator import for_this_project
 from .faults import Faults
 from .package import deployed_package
-from .s3_docs import get_json, s3_event
+from .s3_docs import get_json, make_bucket, s3_event
 from .s3_server import MotoServer
 
 # Small reads and batches, so that small inputs are cut into many hops at short timeouts.
@@ -286,10 +286,7 @@ def run_chain(spec: ChainSpec, server: MotoServer, log: Any = None, max_resumes:
     versions = {v: generate(mode, spec.records, v, spec.seed) for v in ("A", "B")}
     s3 = server.client(region=project.REGION)
     bucket = f"soak-{spec.number}-{uuid.uuid4().hex[:8]}"
-    if project.REGION == "us-east-1":
-        s3.create_bucket(Bucket=bucket)
-    else:
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": project.REGION})
+    make_bucket(s3, bucket, project.REGION)
     key = f"{project.INPUT_PREFIX}soak {spec.number} + ü{project.INPUT_SUFFIX}"  # URL-encoded in the event
     etag_a = s3.put_object(Bucket=bucket, Key=key, Body=versions["A"].data)["ETag"]
     fired: list[str] = []

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .layout import RunLayout, check_run_id
-from .s3util import S3Client, error_code, exists, is_missing, is_precondition_failed
+from .s3util import S3Client, exists, is_missing, is_precondition_failed, put_if_absent
 from .state_codec import StateError, check_result, decode_tagged, encode
 
 SCHEMA_VERSION = 1
@@ -208,19 +208,10 @@ class CheckpointStore:
     def commit(self, checkpoint: Checkpoint) -> Pointer | None:
         """Write the checkpoint unless one exists for that hop; None means another attempt won."""
         key = self.layout.checkpoint(checkpoint.hop)
-        try:
-            resp = self.s3.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=checkpoint.to_json(),
-                IfNoneMatch="*",
-                ContentType="application/json",
-            )
-        except Exception as exc:
-            if is_precondition_failed(exc) or error_code(exc) == "ConditionalRequestConflict":
-                return None
-            raise
-        return Pointer(self.bucket, checkpoint.run_id, checkpoint.hop, key, resp["ETag"])
+        etag = put_if_absent(self.s3, self.bucket, key, checkpoint.to_json(), "application/json")
+        if etag is None:
+            return None
+        return Pointer(self.bucket, checkpoint.run_id, checkpoint.hop, key, etag)
 
     def load(self, pointer: Pointer) -> Checkpoint:
         """Load exactly the checkpoint the payload points at, or refuse."""

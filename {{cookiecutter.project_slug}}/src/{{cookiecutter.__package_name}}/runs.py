@@ -10,27 +10,15 @@ from typing import Any
 
 from .checkpoint import Checkpoint
 from .layout import RunLayout
-from .s3util import S3Client, error_code, exists, is_missing, is_precondition_failed
+from .s3util import S3Client, exists, is_missing, put_if_absent
 
 RESUME_KIND = "recursive-s3-resume"
 
 
 def _put_once(s3: S3Client, bucket: str, key: str, doc: dict[str, Any]) -> bool:
     """Write `doc` unless the key exists; True when this call wrote it."""
-    try:
-        s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=json.dumps(doc, ensure_ascii=False, indent=1).encode(),
-            IfNoneMatch="*",
-            ContentType="application/json",
-        )
-    except Exception as exc:
-        # 412: the key exists. 409: a concurrent conditional write to it is in flight; one wins.
-        if is_precondition_failed(exc) or error_code(exc) == "ConditionalRequestConflict":
-            return False
-        raise
-    return True
+    body = json.dumps(doc, ensure_ascii=False, indent=1).encode()
+    return put_if_absent(s3, bucket, key, body, "application/json") is not None
 
 
 def _get_json(s3: S3Client, bucket: str, key: str) -> dict[str, Any] | None:

@@ -60,6 +60,19 @@ def is_precondition_failed(exc: BaseException) -> bool:
     return error_code(exc) in ("PreconditionFailed", "412") or http_status(exc) == 412
 
 
+def put_if_absent(s3: S3Client, bucket: str, key: str, body: bytes, content_type: str) -> str | None:
+    """Write `key` only if it does not exist (IfNoneMatch='*'): its ETag, or None when another
+    writer got there first (412; 409 while a concurrent conditional write to it is in flight)."""
+    try:
+        resp = s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*", ContentType=content_type)
+    except Exception as exc:
+        if is_precondition_failed(exc) or error_code(exc) == "ConditionalRequestConflict":
+            return None
+        raise
+    etag: str = resp["ETag"]
+    return etag
+
+
 def is_not_modified(exc: BaseException) -> bool:
     return error_code(exc) == "304" or http_status(exc) == 304
 
