@@ -18,6 +18,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -142,132 +144,166 @@ def cache_hits_from_log(path: Path | None, since: int) -> int | None:
     return total
 
 
+@dataclass
+class _Started:
+    """What one simulation has started: stopped in reverse order on the way out (the ExitStack),
+    and by atexit if the interpreter leaves some other way (_LIVE)."""
+
+    stack: ExitStack
+    emulator: Emulator | None = None
+
+    def own(self, stop: Callable[[], None]) -> None:
+        _LIVE.append(stop)
+
+        def stop_once() -> None:
+            if stop in _LIVE:
+                _LIVE.remove(stop)
+                stop()
+
+        self.stack.callback(stop_once)
+
+
 def run(opts: Options, server: MotoServer | None = None) -> dict[str, Any]:
     """Run one simulation and return its SUMMARY; writes OUTPUT/SUMMARY when asked.
 
     `server` lets tests share one moto server; each run gets its own bucket either way.
     """
     data = opts.input.read_bytes()
-    log: IO[bytes] | None = None
-    log_start = 0
-    if opts.log is not None:
-        opts.log.parent.mkdir(parents=True, exist_ok=True)
-        log = opts.log.open("ab")
-        log_start = log.tell()
-    own_server = server is None
-    srv = server or MotoServer()
-    if own_server:
-        _LIVE.append(srv.stop)
-    emulator: Emulator | None = None
-    runtime: LambdaRuntime | None = None
-    progress: Progress | None = None
-    started = time.monotonic()
+    started_at = time.monotonic()
     summary: dict[str, Any] = _blank_summary(opts, len(data))
-    try:
-        code = [str(opts.project_dir / "src"), str(opts.project_dir)]
-        if opts.code_dir is not None:
-            runtime = LambdaRuntime.prepare(opts.runtime_python, project.FUNCTION.runtime)
-            _LIVE.append(runtime.close)
-            code = [str(opts.code_dir)]
-        if own_server:
-            srv.start()
-        s3 = srv.client(region=project.REGION)
-        bucket = f"simulate-{uuid.uuid4().hex[:12]}"
-        make_bucket(s3, bucket, project.REGION)
-        key = input_key(opts.input, opts.key)
-        etag = s3.put_object(Bucket=bucket, Key=key, Body=data)["ETag"]
-        done: set[str] = set()
-        once = threading.Lock()  # duplicate deliveries of a hop arrive here at the same time
-
-        def first_time(what: str) -> bool:
-            with once:
-                new = what not in done
-                done.add(what)
-                return new
-
-        def before_hop(hop: int) -> None:
-            if opts.faults.overwrite == hop and first_time("overwrite"):
-                s3.put_object(Bucket=bucket, Key=key, Body=changed_copy(data))
-                if emulator is not None:
-                    emulator.stats.overwrites += 1
-                    emulator._note(f"overwrote s3://{bucket}/{key} before hop {hop} (no S3 event sent)")
-            if opts.faults.deploy == hop and emulator is not None and first_time("deploy"):
-                emulator.publish_version()  # a deploy mid-run: the run must stay on the version it started on
-
-        emulator = for_this_project(
-            s3_endpoint=srv.endpoint,
-            env=opts.env,
-            concurrency=opts.concurrency,
-            handler=opts.handler,
-            timeout_ms=opts.timeout_ms,
-            faults=opts.faults,
-            seed=opts.seed,
-            cwd=str(opts.project_dir),
-            pythonpath=code,
-            runtime=runtime,
-            log=log,
-            before_hop=before_hop,
-        )
-        _LIVE.append(emulator.close)
-        emulator.start()
-        em = emulator
-        emulator._note(f"moto_server pid {srv.pid} port {srv.port}; lambda api port {emulator.lambda_port}")
-        if runtime is None:
-            emulator._note(
-                f"sandboxes run src/ on this .venv's Python {sys.version_info.major}.{sys.version_info.minor}; "
-                f"the function's runtime is {project.FUNCTION.runtime} (BUILD=1 runs the sam build on it)"
-            )
-        if opts.progress:
-            progress = Progress(lambda: _poll(s3, bucket, em, len(data))).start()
-        untriggered = outside_the_trigger(key)
-        if untriggered is None:
-            emulator.submit_async(s3_event(bucket, key, etag, len(data), project.REGION))
-        else:
-            emulator._note(f"no S3 event: {untriggered}")
-        finished = emulator.run(opts.max_wall_s)
-        if progress:
-            progress.stop()
-            progress = None
-        summary = _collect(s3, bucket, emulator, len(data), finished, opts)
-        if untriggered is not None:
-            summary["error"] = untriggered
-        if opts.keep_state is not None:
-            LocalState.save(s3, bucket, opts.keep_state, opts.env, opts.timeout_ms)
-        summary["cache_hits"] = summary.get("cache_hits") or cache_hits_from_log(opts.log, log_start)
-        summary["wall_ms"] = round((time.monotonic() - started) * 1000)
-        if opts.output is not None:
-            _write_output(s3, bucket, summary, opts.output)
-    except (KeyboardInterrupt, Interrupted):
-        if emulator is not None:
-            stats = emulator.summary()
-            stats.pop("timeline")
-            summary.update(stats)
-        summary = {
-            **summary,
-            "status": "failed",
-            "error": "interrupted (Ctrl-C or SIGTERM)",
-            "interrupted": True,
-        }
-        summary.setdefault("wall_ms", round((time.monotonic() - started) * 1000))
-        if opts.output is not None:
-            opts.output.write_bytes(b"")
-    finally:
-        if progress:
-            progress.stop()
-        if emulator is not None:
-            emulator.close()
-            _LIVE.remove(emulator.close)
-        if own_server:
-            srv.stop()
-            _LIVE.remove(srv.stop)
-        if runtime is not None:
-            runtime.close()
-            _LIVE.remove(runtime.close)
-        if log is not None:
-            log.close()
+    with ExitStack() as stack:
+        started = _Started(stack)
+        try:
+            summary = _simulate(opts, data, server, started)
+        except (KeyboardInterrupt, Interrupted):
+            summary = _interrupted(summary, started.emulator, opts)
+    summary.setdefault("wall_ms", round((time.monotonic() - started_at) * 1000))
     if opts.summary is not None:
         opts.summary.write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return summary
+
+
+def _simulate(opts: Options, data: bytes, server: MotoServer | None, started: _Started) -> dict[str, Any]:
+    """Upload INPUT, send its S3 event (if the trigger matches it) and run the chain to its end."""
+    t0 = time.monotonic()
+    log, log_start = _open_log(opts, started)
+    srv = server or _own_server(started)
+    s3 = srv.client(region=project.REGION)
+    bucket, key = f"simulate-{uuid.uuid4().hex[:12]}", input_key(opts.input, opts.key)
+    make_bucket(s3, bucket, project.REGION)
+    etag = s3.put_object(Bucket=bucket, Key=key, Body=data)["ETag"]
+    emulator = _start_emulator(opts, srv, log, _faults_before_hop(opts, s3, bucket, key, data, started), started)
+    progress = None
+    if opts.progress:
+        progress = Progress(lambda: _poll(s3, bucket, emulator, len(data))).start()
+        started.stack.callback(progress.stop)
+    untriggered = outside_the_trigger(key)
+    if untriggered is None:
+        emulator.submit_async(s3_event(bucket, key, etag, len(data), project.REGION))
+    else:
+        emulator._note(f"no S3 event: {untriggered}")
+    finished = emulator.run(opts.max_wall_s)
+    if progress is not None:
+        progress.stop()
+    summary = _collect(s3, bucket, emulator, len(data), finished, opts)
+    if untriggered is not None:
+        summary["error"] = untriggered
+    if opts.keep_state is not None:
+        LocalState.save(s3, bucket, opts.keep_state, opts.env, opts.timeout_ms)
+    summary["cache_hits"] = summary.get("cache_hits") or cache_hits_from_log(opts.log, log_start)
+    summary["wall_ms"] = round((time.monotonic() - t0) * 1000)
+    if opts.output is not None:
+        _write_output(s3, bucket, summary, opts.output)
+    return summary
+
+
+def _open_log(opts: Options, started: _Started) -> tuple[IO[bytes] | None, int]:
+    """The handler's and the emulator's log (None: the terminal), and where this run starts in it."""
+    if opts.log is None:
+        return None, 0
+    opts.log.parent.mkdir(parents=True, exist_ok=True)
+    log = started.stack.enter_context(opts.log.open("ab"))
+    return log, log.tell()
+
+
+def _own_server(started: _Started) -> MotoServer:
+    srv = MotoServer()
+    started.own(srv.stop)
+    return srv.start()
+
+
+def _start_emulator(
+    opts: Options, srv: MotoServer, log: IO[bytes] | None, before_hop: Callable[[int], None], started: _Started
+) -> Emulator:
+    """The function as template.yaml configures it, running src/ in this virtualenv or, with a
+    code dir (BUILD=1), that build on the runtime's Python with only the SDK beside it."""
+    code, runtime = [str(opts.project_dir / "src"), str(opts.project_dir)], None
+    if opts.code_dir is not None:
+        runtime = LambdaRuntime.prepare(opts.runtime_python, project.FUNCTION.runtime)
+        started.own(runtime.close)
+        code = [str(opts.code_dir)]
+    emulator = for_this_project(
+        s3_endpoint=srv.endpoint,
+        env=opts.env,
+        concurrency=opts.concurrency,
+        handler=opts.handler,
+        timeout_ms=opts.timeout_ms,
+        faults=opts.faults,
+        seed=opts.seed,
+        cwd=str(opts.project_dir),
+        pythonpath=code,
+        runtime=runtime,
+        log=log,
+        before_hop=before_hop,
+    )
+    started.emulator = emulator
+    started.own(emulator.close)
+    emulator.start()
+    emulator._note(f"moto_server pid {srv.pid} port {srv.port}; lambda api port {emulator.lambda_port}")
+    if runtime is None:
+        emulator._note(
+            f"sandboxes run src/ on this .venv's Python {sys.version_info.major}.{sys.version_info.minor}; "
+            f"the function's runtime is {project.FUNCTION.runtime} (BUILD=1 runs the sam build on it)"
+        )
+    return emulator
+
+
+def _faults_before_hop(
+    opts: Options, s3: Any, bucket: str, key: str, data: bytes, started: _Started
+) -> Callable[[int], None]:
+    """The faults that happen between hops, once each: overwrite:H replaces the object (no S3
+    event), deploy:H publishes a new version (the run must stay on the one it started on)."""
+    done: set[str] = set()
+    once = threading.Lock()  # duplicate deliveries of a hop arrive here at the same time
+
+    def first_time(what: str) -> bool:
+        with once:
+            new = what not in done
+            done.add(what)
+            return new
+
+    def before_hop(hop: int) -> None:
+        emulator = started.emulator
+        if opts.faults.overwrite == hop and first_time("overwrite"):
+            s3.put_object(Bucket=bucket, Key=key, Body=changed_copy(data))
+            if emulator is not None:
+                emulator.stats.overwrites += 1
+                emulator._note(f"overwrote s3://{bucket}/{key} before hop {hop} (no S3 event sent)")
+        if opts.faults.deploy == hop and emulator is not None and first_time("deploy"):
+            emulator.publish_version()
+
+    return before_hop
+
+
+def _interrupted(summary: dict[str, Any], emulator: Emulator | None, opts: Options) -> dict[str, Any]:
+    """Ctrl-C or SIGTERM: what had run, a failed status, and an empty OUTPUT."""
+    if emulator is not None:
+        stats = emulator.summary()
+        stats.pop("timeline")
+        summary = {**summary, **stats}
+    if opts.output is not None:
+        opts.output.write_bytes(b"")
+    return {**summary, "status": "failed", "error": "interrupted (Ctrl-C or SIGTERM)", "interrupted": True}
 
 
 def _settings(opts: Options) -> dict[str, Any]:
@@ -406,7 +442,7 @@ def _write_output(s3: Any, bucket: str, summary: dict[str, Any], path: Path) -> 
             out.write(s3.get_object(Bucket=bucket, Key=part["key"])["Body"].read())
 
 
-def parse_args(argv: list[str] | None) -> Options:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m devtools.simulate", description=__doc__.splitlines()[0])
     p.add_argument("--input", required=True, type=Path, help="the file to upload and process")
     p.add_argument(
@@ -437,7 +473,11 @@ def parse_args(argv: list[str] | None) -> Options:
     p.add_argument(
         "--runtime-python", default="", help="the runtime's Python for --build/--code-dir (default: as make deploy's)"
     )
-    a = p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: list[str] | None) -> Options:
+    a = _parser().parse_args(argv)
     if not a.input.is_file():
         raise SystemExit(f"ERROR: INPUT={a.input} is not a file")
     python = ""
