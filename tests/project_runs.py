@@ -21,6 +21,10 @@ STEPS = ("install", "lint", "test")
 # tests `sam build` and `make simulate BUILD=1` (they skip without the SAM CLI; here they must not).
 TARGETS = {"install": ["install", "sam-venv"], "lint": ["lint"], "test": ["test"]}
 STEP_TIMEOUT = int(os.environ.get("BAKE_MAKE_TIMEOUT", "900"))
+# How many lint/test steps run at once, counting the template's own heavy checks that run while the
+# projects do (the fuzzer's cfn-lint/translate/import, pre-commit on a bake): they hold it too, so
+# nothing else loads the machine while a project's end-to-end tests race their deadlines.
+GATE = threading.Semaphore(int(os.environ.get("BAKE_MAKE_JOBS", "1")))
 
 
 @dataclass
@@ -36,7 +40,7 @@ class ProjectRun:
         return self.results[step]
 
 
-def _run_steps(run: ProjectRun, gate: threading.Semaphore) -> None:
+def _run_steps(run: ProjectRun) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env.pop("MAKEFLAGS", None)
@@ -52,7 +56,7 @@ def _run_steps(run: ProjectRun, gate: threading.Semaphore) -> None:
             if step == "install":
                 proc = _make(run.root, step, env)
             else:
-                with gate:
+                with GATE:
                     proc = _make(run.root, step, env)
             run.results[step] = (proc.returncode, proc.stdout)
             failed = failed or (step == "install" and proc.returncode != 0)
@@ -78,9 +82,8 @@ def _make(root: Path, target: str, env: dict[str, str]) -> subprocess.CompletedP
 
 @pytest.fixture(scope="session")
 def make_runs(baked: dict[str, Path]) -> Iterator[dict[str, ProjectRun]]:
-    gate = threading.Semaphore(int(os.environ.get("BAKE_MAKE_JOBS", "1")))
     runs = {mode: ProjectRun(root) for mode, root in baked.items()}
-    threads = [threading.Thread(target=_run_steps, args=(r, gate), daemon=True) for r in runs.values()]
+    threads = [threading.Thread(target=_run_steps, args=(r,), daemon=True) for r in runs.values()]
     for thread in threads:
         thread.start()
     yield runs

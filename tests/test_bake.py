@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from .conftest import FULL_BAKES, MODES, SLUG, TEMPLATE, Bake, package_dir
-from .project_runs import ProjectRun
+from .project_runs import GATE, ProjectRun
 
 PKG = "{pkg}"  # filled in per project
 TEMPLATE_PROJECT = TEMPLATE / "{{cookiecutter.project_slug}}"
@@ -422,14 +422,15 @@ def test_pre_commit_runs_the_projects_own_tools(make_runs: dict[str, ProjectRun]
     (copy / ".venv").symlink_to(root / ".venv")
     for command in (["git", "init", "-q"], ["git", "add", "-A"]):
         subprocess.run(command, cwd=copy, check=True)
-    done = subprocess.run(
-        [str(copy / ".venv" / "bin" / "pre-commit"), "run", "--all-files"],
-        cwd=copy,
-        env={**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    with GATE:  # not while a project's end-to-end tests run
+        done = subprocess.run(
+            [str(copy / ".venv" / "bin" / "pre-commit"), "run", "--all-files"],
+            cwd=copy,
+            env={**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("Passed") == 4, done.stdout
 

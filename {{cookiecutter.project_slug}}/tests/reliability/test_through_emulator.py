@@ -144,7 +144,9 @@ def test_local_status_and_resume_after_a_depth_guard_trip(tmp_path: Path) -> Non
     args = _sim_args(tmp_path, data, "--timeout-ms", TIMEOUT_MS, "--env", "MAX_HOPS=1", "--keep-state", str(state))
     done = _cli("devtools.simulate", *args)
     assert done.returncode == 1
-    run_id = json.loads((tmp_path / "summary.json").read_text())["run_id"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    run_id = summary["run_id"]
+    assert run_id, f"hop 0 never committed: {summary['error']}"
     status = _cli("devtools.status", run_id, "--state-dir", str(state))
     assert status.returncode == 0, status.stderr
     assert f"run {run_id}: failed" in status.stdout
