@@ -33,9 +33,9 @@ def counting_s3(project: Path, log: Path) -> Any:
             self.log_file = log.open("ab")
             super().__init__(log=self.log_file, module="bench.moto_counting", pythonpath=(str(ROOT), str(project)))
 
-        def stop(self) -> None:
-            super().stop()
-            self.log_file.close()
+        def __exit__(self, *exc: object) -> None:
+            super().__exit__(*exc)
+            self.log_file.close()  # not in stop(): start() stops between port attempts
 
         def counters(self, reset: bool = False) -> dict[str, dict[str, int]]:
             url = f"{self.endpoint}/__bench__/counters"

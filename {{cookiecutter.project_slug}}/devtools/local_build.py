@@ -2,10 +2,10 @@
 the function's runtime, which every sam build needs (`python -m devtools.local_build
 runtime-python` prints it for `make deploy`, or says how to install it).
 
-The build is `make deploy`'s (same template, same samconfig.toml build settings, same requirements
-and runtime), with one change: the architecture is this machine's, so the sandboxes can load any
-native code in the package. The template copy goes to .aws-sam/simulate/ with CodeUri made
-absolute; template.yaml itself is never touched.
+The build is `make deploy`'s (same template, the build settings of the same samconfig.toml
+environment, SAM_CONFIG_ENV, same requirements and runtime), with one change: the architecture is
+this machine's, so the sandboxes can load any native code in the package. The template copy goes
+to .aws-sam/simulate/ with CodeUri made absolute; template.yaml itself is never touched.
 """
 
 from __future__ import annotations

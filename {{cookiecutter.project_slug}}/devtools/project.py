@@ -17,11 +17,10 @@ from . import stack_template
 PACKAGE = {{cookiecutter.__package_name | tojson}}
 MODE = {{cookiecutter.processing_mode | tojson}}
 ROOT = Path(__file__).resolve().parent.parent
+CONFIG_ENV = os.environ.get("SAM_CONFIG_ENV", "default")  # the samconfig.toml environment, as for make deploy
 
 try:
-    STACK = stack_template.load(
-        ROOT, os.environ.get("PARAMS", ""), os.environ.get("SAM_CONFIG_ENV", "default"), complete=False
-    )
+    STACK = stack_template.load(ROOT, os.environ.get("PARAMS", ""), CONFIG_ENV, complete=False)
 except stack_template.TemplateError as exc:
     raise SystemExit(f"ERROR: {exc}") from None
 FUNCTION = STACK.function

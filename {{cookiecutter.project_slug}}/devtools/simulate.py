@@ -62,8 +62,8 @@ class Options:
     sam: str = "sam"
 
 
-# Stoppers for what a run has started: run()'s finally calls them, and atexit does too in case the
-# interpreter is leaving some other way. Each is idempotent.
+# Stoppers for what a run has started: its ExitStack calls them (_Started.own), and atexit does too
+# in case the interpreter is leaving some other way. Each is idempotent.
 _LIVE: list[Any] = []
 
 
@@ -535,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.build:
         print(f"simulate: sam build for this machine ({local_build.machine_architecture()}) ...", flush=True)
         try:
-            opts = replace(opts, code_dir=local_build.build(opts.sam, opts.runtime_python))
+            opts = replace(opts, code_dir=local_build.build(opts.sam, opts.runtime_python, project.CONFIG_ENV))
         except local_build.BuildError as exc:
             print(f"ERROR: {exc}", file=sys.stderr)
             return EXIT_FAILED

@@ -24,7 +24,7 @@ SIM_BUILD := $(filter 1 yes true,$(BUILD))
 
 .PHONY: simulate
 
-simulate: $(STAMP) $(if $(SIM_BUILD),$(SAM_STAMP)) ## run the recursive chain locally: make simulate INPUT=file [TIMEOUT_MS= FAULTS= SEED= PARAMS= BUILD=1]
+simulate: $(STAMP) $(if $(SIM_BUILD),sam-venv) ## run the recursive chain locally: make simulate INPUT=file [TIMEOUT_MS= FAULTS= SEED= PARAMS= BUILD=1]
 	@if [ -z "$(INPUT)" ]; then echo "ERROR: say which file to process: make simulate INPUT=<file>" >&2; exit 2; fi
 	PARAMS=$(SQ_PARAMS) $(PY) -m devtools.simulate --input "$(INPUT)" $(if $(strip $(TIMEOUT_MS)),--timeout-ms "$(TIMEOUT_MS)") \
 	  $(if $(strip $(FAULTS)),--faults "$(FAULTS)") $(if $(strip $(SEED)),--seed "$(SEED)") \
