@@ -238,6 +238,7 @@ class ChainResult:
     version: str = "A"  # the object version the committed output covers
     hops: int = 0
     invocations: int = 0
+    timeouts: int = 0  # invocations that ran into their deadline (Sandbox.Timedout): margin misses
     kills: int = 0
     duplicates: int = 0
     retries: int = 0
@@ -330,7 +331,7 @@ def run_chain(spec: ChainSpec, server: MotoServer, log: Any = None, max_resumes:
     finally:
         emulator.close()
     st = emulator.stats
-    res.invocations, res.kills, res.duplicates = st.invocations, st.kills, st.duplicates
+    res.invocations, res.timeouts, res.kills, res.duplicates = st.invocations, st.timeouts, st.kills, st.duplicates
     res.retries, res.recycles, res.overwrites = st.retries, st.recycles, len(fired)
     return res
 
@@ -406,7 +407,7 @@ REDRIVE = "<redrive the S3 event>"
 
 # -- many chains --------------------------------------------------------------------------------
 COLUMNS = [
-    "runs", "hops", "kills", "duplicates", "retries", "recycles", "overwrites", "resumes",
+    "runs", "hops", "invocations", "timeouts", "kills", "duplicates", "retries", "recycles", "overwrites", "resumes",
     "records_in", "records_out", "lost", "duplicated", "mixed", "differs", "unfinished",
 ]  # fmt: skip
 FAILING = ("lost", "duplicated", "mixed", "differs", "unfinished")
@@ -482,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     results = soak(a.runs, a.seed, a.log, progress=not a.quiet, jobs=a.jobs)
     row = totals(results)
     print(render_table({project.MODE: row}))
+    print(f"deadline overruns: {1000 * row['timeouts'] / max(row['invocations'], 1):.1f} per 1000 invocations")
     print(f"{len(results)} chains in {time.monotonic() - t0:.0f} s (seed {a.seed}); log {a.log}")
     if a.json is not None:
         doc = {"mode": project.MODE, "seed": a.seed, "totals": row, "chains": [asdict(r) for r in results]}

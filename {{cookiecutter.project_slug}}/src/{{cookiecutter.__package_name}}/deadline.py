@@ -7,34 +7,70 @@ below a floor, and the floor itself shrinks for tiny timeouts so a hop always ha
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 from .sink import PUBLISH_THREADS
 
 # Commit requests are few and their latency is measured, so a small allowance over the estimate.
 _COMMIT_SAFETY = 1.25
+# Copy speed is not: on a loaded S3 one publish ran at 3 ms per MB and the next at 7 (make bench,
+# bytes, 1000 ms hops, every core busy), so the copying is costed at twice its estimate.
+_COPY_SAFETY = 2.0
 
 
 class PublishRate:
-    """How fast one copy stream of this container's publishing moved bytes (parts are copied
-    PUBLISH_THREADS at a time), measured after each hop: module level, so a warm container's next
-    hop starts from it. Per stream, so a rate measured over parallel copies is not applied to a
-    lone part as if it were parallel too. Until a container has measured, copies are assumed to run
-    one after another at the upload rate: a busy or local S3 serialises them."""
+    """How fast publishing copied bytes, measured after each hop two ways: over the whole publish
+    (`ms_per_mb`), and per copy stream (`stream_ms_per_mb`; parts are copied PUBLISH_THREADS at a
+    time). A publish is costed at the slower of the two: the whole-publish rate when S3 does not
+    copy in parallel (a busy or local one serialises copies: costed per stream, 60 MB in 8 parts
+    after a 1-part measurement came out 8x too fast), the stream rate for fewer parts than the
+    measurement had (a lone part is not copied at the speed of eight side by side).
+
+    The rates belong to S3 more than to the container: a hop hands what it knows to the next (in
+    the continuation payload), so a fresh container does not publish blind. With nothing to go by
+    (hop 0 of a run on a new container), copies are assumed to run one after another at half the
+    upload rate (a copy reads and writes). A slower measurement is taken at once and a faster one
+    a quarter at a time, since copy speed swings with the load.
+    """
 
     def __init__(self) -> None:
         self.ms_per_mb: float | None = None
+        self.stream_ms_per_mb: float | None = None
 
     def record(self, ms: float, nbytes: int, parts: int) -> None:
         if nbytes < 1_000_000:  # smaller publishes are all latency, which the round trips cover
             return
-        measured = ms / (nbytes / 1e6) * min(max(parts, 1), PUBLISH_THREADS)
-        self.ms_per_mb = measured if self.ms_per_mb is None else (self.ms_per_mb + measured) / 2
+        whole = ms / (nbytes / 1e6)
+        self.ms_per_mb = _slow_to_forget(self.ms_per_mb, whole)
+        self.stream_ms_per_mb = _slow_to_forget(self.stream_ms_per_mb, whole * min(max(parts, 1), PUBLISH_THREADS))
+
+    def known(self) -> dict[str, float] | None:
+        """What a continuation payload carries to the next hop."""
+        if self.ms_per_mb is None or self.stream_ms_per_mb is None:
+            return None
+        return {"ms_per_mb": self.ms_per_mb, "stream_ms_per_mb": self.stream_ms_per_mb}
+
+    def adopt(self, known: object) -> None:
+        """The rates the previous hop knew, unless this container has measured its own."""
+        if self.ms_per_mb is not None or not isinstance(known, dict):
+            return
+        whole, stream = known.get("ms_per_mb"), known.get("stream_ms_per_mb")
+        if _plausible(whole) and _plausible(stream):  # else not written by this code
+            self.ms_per_mb, self.stream_ms_per_mb = float(whole), float(stream)
 
     def copy_ms(self, nbytes: int, parts: int, upload_ms_per_mb: float) -> float:
-        if self.ms_per_mb is None:
-            return nbytes / 1e6 * upload_ms_per_mb
-        return nbytes / 1e6 * self.ms_per_mb / min(max(parts, 1), PUBLISH_THREADS)
+        if self.ms_per_mb is None or self.stream_ms_per_mb is None:
+            return nbytes / 1e6 * upload_ms_per_mb * 2
+        per_mb = max(self.ms_per_mb, self.stream_ms_per_mb / min(max(parts, 1), PUBLISH_THREADS))
+        return nbytes / 1e6 * per_mb
+
+
+def _slow_to_forget(old: float | None, new: float) -> float:
+    return new if old is None else max(new, 0.75 * old + 0.25 * new)
+
+
+def _plausible(rate: object) -> TypeGuard[float]:
+    return isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 < rate < 1e6
 
 
 PUBLISH_RATE = PublishRate()
@@ -72,10 +108,9 @@ class HopClock:
         """Part upload + checkpoint + invoke + launch marker, plus moving the unflushed output and
         quarantine, plus publishing `parts` output parts of `part_bytes` in all (server-side
         copies, PUBLISH_THREADS at a time: a round trip or two per wave, and their bytes at the
-        publish rate this container measured, else at the upload rate). Publishing runs beside
-        the launch, but is counted in full: on a loaded machine the two do not always overlap."""
+        publish rate known, else at half the upload rate)."""
         waves = -(-parts // PUBLISH_THREADS)
-        copy_ms = waves * 2 * self.rtt_ms + PUBLISH_RATE.copy_ms(part_bytes, parts, self.put_ms_per_mb)
+        copy_ms = waves * 2 * self.rtt_ms + _COPY_SAFETY * PUBLISH_RATE.copy_ms(part_bytes, parts, self.put_ms_per_mb)
         return 4 * self.rtt_ms + pending_bytes / 1e6 * self.put_ms_per_mb + copy_ms
 
     def margin_ms(self, pending_bytes: int, parts: int = 0, part_bytes: int = 0) -> float:

@@ -1,14 +1,13 @@
 """Container-local cache of object bytes, keyed by bucket/key and pinned to an ETag.
 
-Lambda often runs hop k+1 on the container that just ran hop k, so bytes that hop k fetched but
-did not consume (read-ahead), and whole ranges a retried or duplicate hop re-reads, can be served
-locally. The cache is never trusted blindly: every use is revalidated with
-`GetObject(IfNoneMatch=etag)` (a 304 means the copy is current), and a container can be recycled
-at any time, so it is never assumed present. Small objects live in memory, larger ones in /tmp;
-entries are evicted least-recently-used by bytes.
+Lambda often runs hop k+1 on the container that just ran hop k, so the bytes hop k fetched but
+did not consume (its read-ahead, from where it stopped) can be served locally. The cache is never
+trusted blindly: every use is revalidated with `GetObject(IfNoneMatch=etag)` (a 304 means the copy
+is current), and a container can be recycled at any time, so it is never assumed present. Small
+entries live in memory, larger ones in /tmp; entries are evicted least-recently-used by bytes.
 
 An entry holds one contiguous byte range [start, end) of one object version: hops only move
-forward, so a range that begins where this container's first hop began is all a chain can reuse.
+forward, so a range that begins where the next hop begins is all a chain can reuse.
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ class CacheEntry:
     bucket: str
     key: str
     etag: str
-    size: int
     start: int
     end: int
     reserved: int
@@ -127,11 +125,10 @@ class EtagCache:
         self.drop(bucket, key)
         return Changed(resp.get("ETag"))
 
-    def start(self, bucket: str, key: str, etag: str, size: int, offset: int) -> CacheEntry | None:
-        """A new empty entry beginning at `offset`, or None when the rest of the object does not fit."""
+    def start(self, bucket: str, key: str, etag: str, offset: int, need: int) -> CacheEntry | None:
+        """A new empty entry for `need` bytes from `offset`, or None when they do not fit."""
         self.drop(bucket, key)
-        need = size - offset
-        on_disk = size > self.memory_budget
+        on_disk = need > self.memory_budget
         budget = self.disk_budget if on_disk else self.memory_budget
         if need <= 0 or need > budget:
             return None
@@ -150,7 +147,7 @@ class EtagCache:
             except OSError:  # /tmp unusable: no disk cache for this container, and no failed hop
                 self.disk_budget = 0
                 return None
-        entry = CacheEntry(bucket, key, etag, size, offset, offset, need, path, fd=fd)
+        entry = CacheEntry(bucket, key, etag, offset, offset, need, path, fd=fd)
         self._entries[(bucket, key)] = entry
         return entry
 

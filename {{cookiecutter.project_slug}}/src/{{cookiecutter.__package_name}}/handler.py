@@ -14,7 +14,6 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote_plus
@@ -29,7 +28,7 @@ from .etag_cache import EtagCache
 from .guard import DepthExceededError, RunStopped, check_before_hop, check_progress
 from .hop import HopTotals, HopWork, read_until_margin
 from .layout import RunLayout, check_run_id, run_id_for
-from .records import MODE, OUTPUT_EXT, RecordReader
+from .records import MODE, OUTPUT_EXT, RecordReader, read_size
 from .runs import RESUME_KIND, mark_launched, read_outcome, record_outcome, write_manifest
 from .s3util import S3Client, exists, lambda_client, s3_client
 from .sink import AttemptSink, publish
@@ -38,7 +37,6 @@ from .state_codec import StateError
 from .telemetry import MetricUnit, logger, metrics
 
 # Publishes a hop's parts while the hop launches its successor (module level: threads outlive a hop).
-_PUBLISHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish")
 
 
 @dataclass
@@ -89,6 +87,7 @@ def handle(fn: Function, event: dict[str, Any], context: LambdaContext) -> dict[
     kind = event.get("kind") if isinstance(event, dict) else None
     if kind == PAYLOAD_KIND:
         pointer = Pointer.from_event(event)
+        PUBLISH_RATE.adopt(event.get("publish_rate"))  # advisory: how fast the last hop's copies ran
         return continue_run(fn, pointer, context)
     if kind == RESUME_KIND:
         bucket, run_id = event.get("bucket"), event.get("run_id")
@@ -252,7 +251,7 @@ def _process(
     s3, cfg = store.s3, fn.config
     clock = HopClock(context, cfg.min_margin_ms, cfg.margin_factor, rtt_ms)
     attempt = uuid.uuid4().hex[:12]
-    source = ObjectSource(s3, cp.source, fn.cache, cfg.read_chunk_bytes)
+    source = ObjectSource(s3, cp.source, fn.cache, read_size(cfg))
     reader = RecordReader(source.chunks(cp.offset), cp.offset, cp.line, dict(cp.reader_context), cp.source.size, cfg)
     sink = AttemptSink(
         s3, store.bucket, store.layout, cp.hop, attempt, OUTPUT_EXT, cfg.part_bytes, cfg.quarantine_raw_bytes,
@@ -262,6 +261,7 @@ def _process(
     work = read_until_margin(
         reader, fn.process.process_batch, state, sink, source, clock, cfg, HopWork(cp.offset, cp.line)
     )
+    source.keep_tail(work.offset)
     why = f"{clock.remaining_ms()} ms left after {clock.slowest_batch_ms:.0f} ms batches"
     stalls = check_progress(cp, work.offset, work.done, cfg.max_stalls, why, cold=not fn.ran_a_hop)
     fn.ran_a_hop = True
@@ -341,13 +341,14 @@ def _count_hop(totals: HopTotals, source: ObjectSource) -> None:
 
 
 def _hand_over(fn: Function, store: CheckpointStore, nxt: Checkpoint, pointer: Pointer, context: LambdaContext) -> None:
-    """Publish the hop's parts and invoke the next hop side by side (the commit costs the longer of
-    the two), then mark the hop launched. An attempt that dies first leaves no marker, and Lambda's
-    retry finds the hop committed and does both again (_already_done)."""
-    publishing = _PUBLISHER.submit(_publish_hop, store.s3, store, nxt)
-    _invoke_next(fn, pointer, nxt.code_version, context)
-    publishing.result()
-    mark_launched(store.s3, store.bucket, store.layout, pointer.hop, context.aws_request_id)
+    """Publish the hop's parts, then invoke the next hop (with the publish rate just measured) and
+    mark the hop launched. One after the other: side by side, the next hop's first reads competed
+    with the copies for S3 and the CPU, and on a loaded machine the copies overran the deadline
+    they were costed against (bench: 3 to 13 in ~150 bytes-mode hops of 1000 ms with every core
+    busy). An attempt that dies first leaves no marker, and Lambda's retry finds the hop committed
+    and does both again (_already_done)."""
+    _publish_hop(store.s3, store, nxt)
+    _launch(fn, store, pointer, nxt.code_version, context)
 
 
 def _already_done(
@@ -396,7 +397,7 @@ def _invoke_next(fn: Function, pointer: Pointer, code_version: str, context: Lam
     fn.lam().invoke(
         FunctionName=versions.function_arn_to_invoke(context.invoked_function_arn, code_version),
         InvocationType="Event",
-        Payload=json.dumps(pointer.to_event()).encode(),
+        Payload=json.dumps({**pointer.to_event(), "publish_rate": PUBLISH_RATE.known()}).encode(),
     )
 
 

@@ -18,6 +18,12 @@ OUTPUT_EXT = ".bin"
 BATCH_BYTES = 4 << 20
 
 
+def read_size(cfg: Config) -> int:
+    """The source's read size: whole records, so a record is one read, handed on as it came."""
+    chunk = cfg.bytes_chunk_size
+    return chunk * max(1, -(-cfg.read_chunk_bytes // chunk))
+
+
 class RecordReader:
     def __init__(
         self, chunks: Iterator[bytes], offset: int, line: int, context: dict[str, Any], size: int, cfg: Config

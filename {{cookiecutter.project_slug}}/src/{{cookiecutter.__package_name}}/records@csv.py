@@ -13,10 +13,12 @@ CR-only files (classic Mac exports): detected at the start of the object and kep
 context; their bytes are read with CR and LF swapped (same length, so offsets stay exact), framed
 like any LF file, and every field, header name and quarantined line is swapped back.
 
-Speed: a batch is first parsed in bulk (csv.reader through islice, rows turned into dicts by
-map/zip, all in C), which is right whenever every row has the header's width. Anything unusual in
-the batch (a ragged, blank or undecodable row, a csv error, the window's end) sends that batch
-through the row-by-row path instead, from the same line, so both paths give identical results.
+Speed: a batch is first parsed in bulk (rows turned into dicts by map/zip, all in C), which is
+right whenever every row has the header's width. When every line of the window is one row, lines
+without a quote are split with str.split and only those with one go through the csv module;
+otherwise the csv reader reads the window through islice. Anything unusual in the batch (a ragged,
+blank or undecodable row, a csv error, a quoted field spanning lines, the window's end) sends that
+batch through the row-by-row path instead, from the same line, so all paths give identical results.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ import itertools
 import re
 from collections.abc import Iterator
 from functools import partial
-from itertools import accumulate, islice, repeat
+from itertools import accumulate, compress, islice, repeat
 from typing import Any
 
 from .batch import BadRecord, Batch, DeadlineCheck, InputFormatError, RecordTooLargeError
 from .config import Config
 from .textframe import UTF8_BOM, LineBuffer, LineTooLongError, OutOfTimeError, check_text
 from .textframe import encode_output as encode_output  # the mode's output: JSON Lines
+from .textframe import read_size as read_size
 
 MODE = "csv"
 OUTPUT_EXT = ".jsonl"
@@ -93,18 +96,16 @@ class _Window:
         self._plain: tuple[list[str], list[int]] | bool | None = False  # False: not worked out yet
 
     def plain(self) -> tuple[list[str], list[int]] | None:
-        """The window's rows as lines, when the csv module cannot read them any other way.
-
-        With no quote character, no blank line, and CR only as part of CRLF, every line is one
-        row and its fields are what lies between commas, exactly as the csv module reads them;
-        str.split does that at several times the speed. Returns the lines (without line breaks)
-        and the cumulative character counts from which each line's start is found; else None.
+        """The window's lines, when each may be one row: valid UTF-8, no blank line (the csv module
+        skips those) and CR only as part of CRLF. A quoted field can still span lines; _split_rows
+        finds out. Returns the lines (without line breaks) and the cumulative character counts
+        from which each line's start is found; else None.
         """
         if self._plain is not False:
             return self._plain  # type: ignore[return-value]
         result = None
         text = self.text[: self.real_chars]
-        if not self.dirty and '"' not in text:
+        if not self.dirty:
             raw = text.split("\n")
             raw.pop()  # the text ends with a line break
             lines: list[str] | None = raw
@@ -242,10 +243,8 @@ class RecordReader:
             first = self._at[0]
             last = min(len(lines), first + budget)
             try:
-                records.extend(
-                    map(dict, map(_zip_strict, repeat(header), map(str.split, lines[first:last], repeat(","))))
-                )
-            except ValueError:  # a row of another width: the row-by-row path says which
+                records.extend(map(dict, map(_zip_strict, repeat(header), _split_rows(lines[first:last]))))
+            except (ValueError, csv.Error):  # a row of another width, or not one row per line
                 del records[mark:]
                 return None
             if last == len(lines):
@@ -340,6 +339,26 @@ class RecordReader:
         lo = win.byte_offset(start[1])
         hi = win.byte_offset(end[1])
         return BadRecord(self._line + start[0] + 1, lo, hi - lo, reason, win.data[lo - win.offset : hi - win.offset])
+
+
+def _split_rows(lines: list[str]) -> list[list[str]]:
+    """One row per line, exactly as the csv module reads them, or an error.
+
+    A line without a quote character is what lies between its commas (str.split, several times
+    the csv module's speed). Lines with one are read by the csv module in strict mode, which
+    differs from the default only by raising: a quoted field left open at the end raises, and one
+    that continues on a later line joins lines into one row, so fewer rows than lines come back.
+    Either way a row spans lines and the caller reads the batch with the csv reader instead.
+    """
+    rows = list(map(str.split, lines, repeat(",")))
+    quoted = list(compress(range(len(lines)), map(str.__contains__, lines, repeat('"'))))
+    if quoted:
+        parsed = list(csv.reader(map(lines.__getitem__, quoted), strict=True))
+        if len(parsed) != len(quoted):
+            raise ValueError("a quoted field spans lines")
+        for i, row in zip(quoted, parsed, strict=True):
+            rows[i] = row
+    return rows
 
 
 def _detect_newline(chunks: Iterator[bytes]) -> tuple[Iterator[bytes], str]:

@@ -20,6 +20,7 @@ from .batch import BadRecord, Batch, DeadlineCheck
 from .config import Config
 from .textframe import UTF8_BOM, LineBuffer, LineTooLongError, OutOfTimeError, check_text
 from .textframe import encode_output as encode_output  # the mode's output: JSON Lines
+from .textframe import read_size as read_size
 
 MODE = "jsonl"
 OUTPUT_EXT = ".jsonl"

@@ -2,13 +2,16 @@
 
 Bytes come from the container cache when it holds them (after a 304 revalidation), otherwise from
 one open-ended ranged GET pinned with `IfMatch=etag` (and `VersionId` on versioned buckets), read
-incrementally so a hop that stops early has fetched little more than it used. What is fetched is
-teed into the cache when the rest of the object fits its budget.
+incrementally so a hop that stops early has fetched little more than it used. What a hop fetched
+past where it stopped is left in the cache for the next hop (keep_tail); nothing else is copied
+there, since a read served from the cache saves a fetch only for the hop that follows on this
+container (a retried hop seldom lands on it, and after a kill never does).
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,6 +47,10 @@ class ObjectSource:
         # Reads start small and double: a hop on a short timeout gets its first records quickly,
         # and one that stops early has fetched little it does not use.
         self._size = min(chunk_size, 64 * 1024)
+        # The chunks handed out lately (references, not copies): where keep_tail finds the tail.
+        self._recent: deque[tuple[int, bytes]] = deque()
+        self._recent_bytes = 0
+        self._recent_limit = 4 * chunk_size
         self.bytes_fetched = 0
         self.cache_hit = False
         # Time spent opening streams and revalidating: paid once per hop, not per batch.
@@ -65,23 +72,44 @@ class ObjectSource:
             self.cache_hit = entry is not None
         if entry is not None:
             while offset < entry.end:
-                chunk = entry.read(offset, self.chunk_size)
+                chunk = entry.read(offset, self.chunk_size - offset % self.chunk_size)
+                self._remember(offset, chunk)
                 offset += len(chunk)
                 yield chunk
-        elif self.cache is not None and offset < ref.size:
-            entry = self.cache.start(ref.bucket, ref.key, ref.etag, ref.size, offset)
         for chunk in self._fetch(offset):
-            if entry is not None and not entry.append(offset, chunk):
-                entry = None
+            self._remember(offset, chunk)
             offset += len(chunk)
             yield chunk
+
+    def keep_tail(self, offset: int) -> None:
+        """Leave in the cache what was read past `offset`, where the hop stopped (the next hop's
+        start), when the chunks remembered reach back to it; the entry this hop used goes."""
+        if self.cache is None:
+            return
+        ref = self.ref
+        self.cache.drop(ref.bucket, ref.key)
+        tail = [(at, chunk) for at, chunk in self._recent if at + len(chunk) > offset]
+        if not tail or tail[0][0] > offset:
+            return
+        end = tail[-1][0] + len(tail[-1][1])
+        entry = self.cache.start(ref.bucket, ref.key, ref.etag, offset, end - offset)
+        for at, chunk in tail:
+            if entry is None or not entry.append(max(at, offset), chunk[max(0, offset - at) :]):
+                return
+
+    def _remember(self, offset: int, chunk: bytes) -> None:
+        recent = self._recent
+        recent.append((offset, chunk))
+        self._recent_bytes += len(chunk)
+        while self._recent_bytes - len(recent[0][1]) >= self._recent_limit:
+            self._recent_bytes -= len(recent.popleft()[1])
 
     def _fetch(self, offset: int) -> Iterator[bytes]:
         reopens = 0
         while offset < self.ref.size:
             body = self._open(offset)
             try:
-                while chunk := body.read(self._next_size()):
+                while chunk := body.read(self._next_size(offset)):
                     self.bytes_fetched += len(chunk)
                     offset += len(chunk)
                     yield chunk
@@ -98,9 +126,11 @@ class ObjectSource:
                     )
                 time.sleep(min(2.0, 0.05 * 2**reopens))
 
-    def _next_size(self) -> int:
-        size = self._size
-        self._size = min(self.chunk_size, size * 2)
+    def _next_size(self, offset: int) -> int:
+        """Doubling up to chunk_size, each read ending at a multiple of chunk_size: bytes mode reads
+        whole records that way (see records.read_size), which it hands on without copying."""
+        size = min(self._size, self.chunk_size - offset % self.chunk_size)
+        self._size = min(self.chunk_size, self._size * 2)
         return size
 
     def _open(self, offset: int) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from .batch import DeadlineCheck, InputFormatError
+from .config import Config
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -31,6 +32,11 @@ _MAGIC = (
     (b"\xfe\xff", "UTF-16 text (convert it to UTF-8)"),
     (b"\xff\xfe", "UTF-16 text (convert it to UTF-8)"),
 )
+
+
+def read_size(cfg: Config) -> int:
+    """The source's read size: text is framed into lines whatever the reads are."""
+    return cfg.read_chunk_bytes
 
 
 class LineTooLongError(Exception):

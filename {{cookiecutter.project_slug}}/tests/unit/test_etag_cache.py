@@ -26,7 +26,7 @@ def upload(h: Harness, body: bytes, key: str = KEY) -> str:
 
 
 def filled(cache: EtagCache, key: str, etag: str, body: bytes, offset: int = 0) -> CacheEntry:
-    entry = cache.start(BUCKET, key, etag, len(body), offset)
+    entry = cache.start(BUCKET, key, etag, offset, len(body) - offset)
     assert entry is not None
     assert entry.append(offset, body[offset:])
     return entry
@@ -121,7 +121,7 @@ def test_a_new_cache_removes_only_its_own_files(tmp_path: Path) -> None:
 
 def test_a_full_tmp_stops_caching_not_the_hop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = EtagCache(0, 1 << 20, str(tmp_path))
-    entry = cache.start(BUCKET, KEY, '"e"', 100, 0)
+    entry = cache.start(BUCKET, KEY, '"e"', 0, 100)
     assert entry is not None
     assert entry.append(0, b"a" * 40)
 
@@ -132,11 +132,11 @@ def test_a_full_tmp_stops_caching_not_the_hop(tmp_path: Path, monkeypatch: pytes
     assert not entry.append(40, b"b" * 40)  # refused, not raised
     assert entry.read(0, 100) == b"a" * 40  # what it holds is still right
     monkeypatch.setattr(os, "open", full)
-    assert cache.start(BUCKET, "other", '"o"', 100, 0) is None
+    assert cache.start(BUCKET, "other", '"o"', 0, 100) is None
     assert cache.disk_budget == 0, "no more disk caching in this container"
 
 
-def test_small_objects_in_memory_large_ones_on_disk(tmp_path: Path) -> None:
+def test_small_entries_in_memory_large_ones_on_disk(tmp_path: Path) -> None:
     cache = EtagCache(100, 1000, str(tmp_path))
     small = filled(cache, "small", '"s"', b"s" * 100)
     large = filled(cache, "large", '"l"', b"l" * 101)
@@ -148,17 +148,16 @@ def test_small_objects_in_memory_large_ones_on_disk(tmp_path: Path) -> None:
 
 def test_too_big_for_its_budget_is_not_cached(tmp_path: Path) -> None:
     cache = EtagCache(100, 1000, str(tmp_path))
-    assert cache.start(BUCKET, "k", '"e"', 1001, 0) is None
+    assert cache.start(BUCKET, "k", '"e"', 0, 1001) is None
     assert held(cache) == 0
-    # ...but the tail from an offset may fit.
-    entry = cache.start(BUCKET, "k", '"e"', 1001, 500)
+    entry = cache.start(BUCKET, "k", '"e"', 500, 501)
     assert entry is not None
     assert (entry.start, entry.end, entry.reserved) == (500, 500, 501)
 
 
-def test_nothing_left_to_cache(tmp_path: Path) -> None:
+def test_nothing_to_cache(tmp_path: Path) -> None:
     cache = EtagCache(100, 1000, str(tmp_path))
-    assert cache.start(BUCKET, "k", '"e"', 50, 50) is None
+    assert cache.start(BUCKET, "k", '"e"', 50, 0) is None
 
 
 def test_lru_eviction_by_bytes_in_memory(h: Harness, tmp_path: Path) -> None:
@@ -206,14 +205,14 @@ def test_drop_deletes_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("on_disk", [False, True])
 def test_append_must_be_contiguous_and_within_the_reservation(tmp_path: Path, on_disk: bool) -> None:
     cache = EtagCache(0 if on_disk else 1000, 1000, str(tmp_path))
-    entry = cache.start(BUCKET, "k", '"e"', 20, 5)
+    entry = cache.start(BUCKET, "k", '"e"', 5, 15)
     assert entry is not None
     assert (entry.path is not None) == on_disk
     assert not entry.append(4, b"x")  # before its end
     assert not entry.append(6, b"x")  # a gap
     assert entry.append(5, b"abcde")
     assert entry.append(10, b"fghij")
-    assert not entry.append(15, b"klmnop")  # beyond the object (reserved 15 bytes)
+    assert not entry.append(15, b"klmnop")  # beyond the reservation (15 bytes)
     assert entry.append(15, b"klmno")
     assert (entry.start, entry.end) == (5, 20)
     assert entry.read(5, 100) == b"abcdefghijklmno"

@@ -14,6 +14,10 @@ from .harness import hops_versus_single_pass, raw_of
 
 CHARS = st.sampled_from(list('ab ,"\n\r;é€𝄞x1'))
 FIELD = st.text(CHARS, max_size=6)
+# Written as they are, not quoted: a quote inside a field is a literal one to the csv module, and
+# one at a field's start opens a quoted field that may run over line ends into later rows.
+SENTINEL = "\ufdd0 end \ufdd0"
+LOOSE = st.text(st.sampled_from(list('ab ,"x')), max_size=5)
 
 
 def quote(field: str) -> str:
@@ -28,9 +32,12 @@ def csv_objects(draw: st.DrawFn) -> bytes:
     eol = draw(st.sampled_from(["\n", "\r\n", "mixed", "\r"]))
     lines = [",".join(quote(f"h{i}{draw(FIELD)}") for i in range(width))]
     for _ in range(draw(st.integers(0, 16))):
-        kind = draw(st.sampled_from(["row"] * 8 + ["ragged", "blank"]))
+        kind = draw(st.sampled_from(["row"] * 8 + ["ragged", "blank", "loose"]))
         if kind == "blank":
             lines.append("")
+            continue
+        if kind == "loose":
+            lines.append(",".join(draw(LOOSE) for _ in range(width)))
             continue
         n = width if kind == "row" else draw(st.integers(1, width + 2).filter(lambda k: k != width))
         lines.append(",".join(quote(draw(FIELD)) for _ in range(n)))
@@ -46,19 +53,37 @@ def oracle(data: bytes) -> tuple[list[dict[str, str]], list[int]]:
     """Records and bad-record line numbers, from the csv module over the whole text.
 
     Lines are what LF ends (a CR inside a quoted field does not start a line), as in the reader;
-    in a CR-only object (its first line break outside quotes a lone CR), what CR ends.
+    in a CR-only object (its first line break outside quotes a lone CR), what CR ends. Where the
+    csv module raises, the row is bad; a quoted field still open at the end of the object makes its
+    row bad (the csv module would close it silently): a sentinel line after the text shows it.
     """
     text = data.decode("utf-8-sig")
     unquoted = re.sub('"[^"]*"', "", text)
     first = re.search("[\r\n]", unquoted)
     cr_only = first is not None and not unquoted[first.start() :].startswith(("\n", "\r\n"))
-    lines = re.split("(?<=\r)", text) if cr_only else io.StringIO(text, newline="\n")
-    reader = csv.reader(lines)
+    eol = "\r" if cr_only else "\n"
+    lines = re.split("(?<=\r)", text) if cr_only else io.StringIO(text, newline="\n").readlines()
+    lines = [line for line in lines if line]
+    if lines and not lines[-1].endswith(eol):
+        lines[-1] += eol
+    reader = csv.reader([*lines, SENTINEL + eol])
     header = None
     records, bad = [], []
     line = 1
-    for row in reader:
-        start, line = line, reader.line_num + 1
+    while True:
+        start = line
+        try:
+            row = next(reader)
+        except csv.Error:
+            line = reader.line_num + 1
+            bad.append(start)
+            continue
+        line = reader.line_num + 1
+        if row == [SENTINEL]:
+            return records, bad
+        if any(SENTINEL in field for field in row):  # open at the end
+            bad.append(start)
+            return records, bad
         if not row:
             continue
         if header is None:
@@ -67,7 +92,6 @@ def oracle(data: bytes) -> tuple[list[dict[str, str]], list[int]]:
             records.append(dict(zip(header, row, strict=True)))
         else:
             bad.append(start)
-    return records, bad
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

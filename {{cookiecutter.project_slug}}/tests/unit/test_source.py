@@ -46,6 +46,13 @@ def test_chunks_have_the_chunk_size(h: Harness) -> None:
     assert sizes == [3000, 3000, 3000, 1240]
 
 
+def test_reads_ramp_up_and_end_on_multiples_of_the_chunk_size(h: Harness) -> None:
+    body = bytes(range(256)) * 1200  # 307200 bytes
+    src = ObjectSource(h.s3, upload(h, body), None, 100_000)
+    sizes = [len(c) for c in src.chunks(5)]
+    assert sizes == [65536, 34459, 100_000, 100_000, 7200]  # a short first read, then aligned ones
+
+
 def test_stopping_early_fetches_little(h: Harness) -> None:
     src = ObjectSource(h.s3, upload(h), None, 1024)
     it = src.chunks(0)
@@ -72,12 +79,13 @@ def test_deleted_object(h: Harness) -> None:
         read_all(src, 0)
 
 
-def test_second_read_is_served_from_cache_after_revalidation(h: Harness, tmp_path: Path) -> None:
+def test_the_next_hop_reads_the_tail_from_cache_after_revalidation(h: Harness, tmp_path: Path) -> None:
     ref = upload(h)
     cache = EtagCache(1 << 20, 1 << 20, str(tmp_path))
     first = ObjectSource(h.s3, ref, cache, 1000)
     it = first.chunks(2000)
-    assert next(it) + next(it) == BODY[2000:4000]  # a hop that stopped after 2000 bytes
+    assert next(it) + next(it) == BODY[2000:4000]
+    first.keep_tail(3000)  # the hop stopped at 3000, having fetched up to 4000
     assert first.bytes_fetched == 2000
     assert not first.cache_hit
     s3 = RecordingS3(h.s3)
@@ -88,16 +96,37 @@ def test_second_read_is_served_from_cache_after_revalidation(h: Harness, tmp_pat
     assert s3.gets[0] == {"Bucket": BUCKET, "Key": KEY, "IfNoneMatch": ref.etag}
     assert s3.gets[1]["Range"] == "bytes=4000-"
     assert s3.gets[1]["IfMatch"] == ref.etag
-    # The whole tail is cached now: a duplicate of the last hop needs no body bytes from S3.
+    # Only the tail is kept, never what a hop consumed: at the end of the object nothing is left,
+    # and a retry of the last hop reads from S3 (see the source module's docstring for why).
+    second.keep_tail(len(BODY))
+    assert cache.validated(h.s3, BUCKET, KEY, ref.etag, None) is None
     third = ObjectSource(h.s3, ref, cache, 1000)
     assert read_all(third, 3000) == BODY[3000:]
-    assert third.bytes_fetched == 0
+    assert not third.cache_hit
+
+
+@pytest.mark.parametrize("stop", [0, 100, 6000, 6999, 7000])
+def test_the_tail_is_kept_when_the_recent_chunks_reach_back_to_the_stop(h: Harness, tmp_path: Path, stop: int) -> None:
+    """The source remembers about four chunks; a hop that stopped further back than that (a
+    reader holding a long record) leaves nothing rather than a tail with a hole."""
+    ref = upload(h)
+    cache = EtagCache(1 << 20, 0, str(tmp_path))
+    first = ObjectSource(h.s3, ref, cache, 1000)
+    read_all(first, 0)
+    first.keep_tail(stop)
+    second = ObjectSource(h.s3, ref, cache, 1000)
+    assert read_all(second, stop) == BODY[stop:]
+    reaches_back = stop >= 6000  # remembered: 6000..10240, four whole chunks and the short last one
+    assert second.cache_hit == reaches_back
+    assert second.bytes_fetched == (0 if reaches_back else len(BODY) - stop)
 
 
 def test_cached_copy_of_a_changed_object_is_refused(h: Harness, tmp_path: Path) -> None:
     ref = upload(h)
     cache = EtagCache(1 << 20, 0, str(tmp_path))
-    read_all(ObjectSource(h.s3, ref, cache, 4096), 0)
+    first = ObjectSource(h.s3, ref, cache, 4096)
+    read_all(first, 0)
+    first.keep_tail(100)
     h.s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"overwritten")
     with pytest.raises(ObjectChangedError, match="changed during the run"):
         read_all(ObjectSource(h.s3, ref, cache, 4096), 100)
@@ -106,7 +135,9 @@ def test_cached_copy_of_a_changed_object_is_refused(h: Harness, tmp_path: Path) 
 def test_offset_before_the_cached_range_reads_from_s3(h: Harness, tmp_path: Path) -> None:
     ref = upload(h)
     cache = EtagCache(1 << 20, 0, str(tmp_path))
-    read_all(ObjectSource(h.s3, ref, cache, 4096), 5000)
+    first = ObjectSource(h.s3, ref, cache, 4096)
+    read_all(first, 5000)
+    first.keep_tail(6000)
     src = ObjectSource(h.s3, ref, cache, 4096)
     assert read_all(src, 100) == BODY[100:]
     assert not src.cache_hit
@@ -116,7 +147,9 @@ def test_offset_before_the_cached_range_reads_from_s3(h: Harness, tmp_path: Path
 def test_disk_cache_round_trip(h: Harness, tmp_path: Path) -> None:
     ref = upload(h)
     cache = EtagCache(0, 1 << 20, str(tmp_path))
-    read_all(ObjectSource(h.s3, ref, cache, 4096), 0)
+    first = ObjectSource(h.s3, ref, cache, 4096)
+    read_all(first, 0)
+    first.keep_tail(7)
     assert len(os.listdir(tmp_path)) == 1
     src = ObjectSource(h.s3, ref, cache, 333)
     assert read_all(src, 7) == BODY[7:]
