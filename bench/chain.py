@@ -72,6 +72,7 @@ def run_once(
         "wall_s": wall,
         "hops": summary["hops"],
         "invocations": summary.get("invocations"),
+        "timeouts": summary.get("timeouts"),
         "cold_starts": summary.get("cold_starts"),
         "cache_hits": summary.get("cache_hits"),
         "records": summary["records"],
@@ -86,24 +87,32 @@ def run_once(
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
+def simulate_setup(ap: argparse.ArgumentParser, stem: str) -> tuple[argparse.Namespace, Path, Path, Path, Any]:
+    """The arguments every chain measurement takes (added to `ap`, then parsed), its input object
+    made under --work, and the project's devtools.simulate imported from inside the project.
+    Returns (args, project, work, input path, simulate)."""
     ap.add_argument("--project", type=Path, required=True)
     ap.add_argument("--mode", required=True)
     ap.add_argument("--size", type=int, required=True)
-    ap.add_argument("--rounds", type=int, default=1, help="single/chain pairs for the wall-time ratio")
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     project: Path = args.project.resolve()
     work: Path = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    data = work / f"chain-input.{args.mode}"
+    data = work / f"{stem}.{args.mode}"
     make_object(args.mode, args.size, data)
     os.chdir(project)
     sys.path[:0] = [str(project)]
     from devtools import simulate
 
+    return args, project, work, data, simulate
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=1, help="single/chain pairs for the wall-time ratio")
+    args, project, work, data, simulate = simulate_setup(ap, "chain-input")
     log = work / "chain.log"
     runs: list[dict[str, Any]] = []
     try:

@@ -39,6 +39,9 @@ SIZES: dict[str, dict[str, int]] = {
         "chain_bytes": 400_000_000,
         "rss_small": 64_000_000,
         "rss_big": 1_000_000_000,
+        "overruns_csv": 32_000_000,
+        "overruns_jsonl": 64_000_000,
+        "overruns_bytes": 256_000_000,
     },
     "quick": {
         "throughput_csv": 16_000_000,
@@ -49,9 +52,15 @@ SIZES: dict[str, dict[str, int]] = {
         "chain_bytes": 64_000_000,
         "rss_small": 16_000_000,
         "rss_big": 64_000_000,
+        "overruns_csv": 8_000_000,
+        "overruns_jsonl": 16_000_000,
+        "overruns_bytes": 64_000_000,
     },
 }
 ROUNDS = {"full": 5, "quick": 2}
+# Invocations per mode and hop length in the overrun measurement (at least; whole chains run).
+OVERRUN_HOPS = {"full": 150, "quick": 30}
+OVERRUN_TIMEOUTS = ("150", "1000")
 
 
 def log(msg: str) -> None:
@@ -186,6 +195,7 @@ GOALS: dict[str, tuple[str, float]] = {
     "bytes.chain_over_single_pass": ("<=", 1.10),
     **{f"{m}.fetched_over_size_{t}": ("<=", 1.05) for m in MODES for t in ("warm", "cold")},
     "init_over_boto3_clients": ("<=", 1.2),
+    **{f"deadline_overruns_per_1000_hops.{t}": ("<=", 0.0) for t in OVERRUN_TIMEOUTS},
     "rss_growth_mb": ("<=", 64.0),
 }
 
@@ -224,14 +234,72 @@ def table(results: dict[str, Any]) -> str:
         f"(import alone over import boto3: {fmt(results.get('import_over_boto3'))})    "
         f"rss_growth_mb: {fmt(results.get('rss_growth_mb'), 1)}"
     )
+    overruns = results.get("deadline_overruns_per_1000_hops") or {}
+    if overruns:
+        lines.append(
+            "deadline_overruns_per_1000_hops (every core busy): "
+            + ", ".join(f"{t} ms: {fmt(v, 1)}" for t, v in overruns.items())
+        )
     return "\n".join(lines)
+
+
+def overruns(
+    py: Path,
+    projects: dict[str, Path],
+    sizes: dict[str, int],
+    hops: int,
+    raw: Path,
+    work: Path,
+    results: dict[str, Any],
+) -> None:
+    """Chains at 150 and 1000 ms hops in every mode with every core busy (bench/overruns.py);
+    the top-level figure pools the modes' invocations."""
+    per_mode = {}
+    for mode, project in projects.items():
+        log(
+            f"{mode}: deadline overruns with every core busy, "
+            f"{sizes[f'overruns_{mode}'] / 1e6:.0f} MB, >= {hops} hops each"
+        )
+        per_mode[mode] = measure(
+            py,
+            "overruns",
+            raw / f"overruns-{mode}.json",
+            "--project",
+            str(project),
+            "--mode",
+            mode,
+            "--size",
+            str(sizes[f"overruns_{mode}"]),
+            "--timeouts",
+            ",".join(OVERRUN_TIMEOUTS),
+            "--hops",
+            str(hops),
+            "--work",
+            str(work / f"overruns-{mode}"),
+        )
+        log(
+            f"{mode}: "
+            + ", ".join(
+                f"{t} ms: {per_mode[mode][t]['timeouts']}/{per_mode[mode][t]['invocations']}" for t in OVERRUN_TIMEOUTS
+            )
+        )
+    pooled = {}
+    for t in OVERRUN_TIMEOUTS:
+        timeouts = sum(m[t]["timeouts"] for m in per_mode.values())
+        invocations = sum(m[t]["invocations"] for m in per_mode.values())
+        pooled[t] = 1000 * timeouts / invocations if invocations else None
+    results["deadline_overruns_per_1000_hops"] = pooled
+    results["overruns"] = {
+        mode: {k: v if not isinstance(v, dict) else {a: b for a, b in v.items() if a != "runs"} for k, v in doc.items()}
+        for mode, doc in per_mode.items()
+    }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small objects, 2 rounds (a smoke run, not for numbers)")
     ap.add_argument("--modes", default=",".join(MODES))
-    ap.add_argument("--skip", default="", help="comma-separated: throughput,chain,import,rss")
+    ap.add_argument("--skip", default="", help="comma-separated: throughput,chain,overruns,import,rss")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     args = ap.parse_args()
     preset = "quick" if args.quick else "full"
@@ -348,10 +416,14 @@ def main() -> int:
         )
         results["rss_growth_mb"] = rss["rss_growth_mb"]
         results["rss"] = rss
+    # The load the timed measurements shared the machine with; the overrun stage, last, loads it on purpose.
+    load_at_end = load_average()
+    if "overruns" not in skip:
+        overruns(py, projects, sizes, OVERRUN_HOPS[preset], raw, work, results)
     shutil.rmtree(work, ignore_errors=True)
     results["goals"] = goal_status(results)
-    results["machine"]["load_avg_at_end"] = load_average()
-    warnings = [w for w in map(load_warning, (results["machine"]["load_avg_at_start"], load_average())) if w]
+    results["machine"]["load_avg_at_end"] = load_at_end
+    warnings = [w for w in map(load_warning, (results["machine"]["load_avg_at_start"], load_at_end)) if w]
     results["load_warning"] = warnings[-1] if warnings else None
     results["elapsed_s"] = round(time.monotonic() - T0, 1)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
