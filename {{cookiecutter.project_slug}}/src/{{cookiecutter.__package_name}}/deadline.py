@@ -14,7 +14,7 @@ from .sink import PUBLISH_THREADS
 # Commit requests are few and their latency is measured, so a small allowance over the estimate.
 _COMMIT_SAFETY = 1.25
 # Copy speed is not: on a loaded S3 one publish ran at 3 ms per MB and the next at 7 (make bench,
-# bytes, 1000 ms hops, every core busy), so the copying is costed at twice its estimate.
+# 1000 ms hops, every core busy), so the copying is costed at twice its estimate.
 _COPY_SAFETY = 2.0
 
 

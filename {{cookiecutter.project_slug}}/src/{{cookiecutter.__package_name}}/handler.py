@@ -344,9 +344,9 @@ def _hand_over(fn: Function, store: CheckpointStore, nxt: Checkpoint, pointer: P
     """Publish the hop's parts, then invoke the next hop (with the publish rate just measured) and
     mark the hop launched. One after the other: side by side, the next hop's first reads competed
     with the copies for S3 and the CPU, and on a loaded machine the copies overran the deadline
-    they were costed against (bench: 3 to 13 in ~150 bytes-mode hops of 1000 ms with every core
-    busy). An attempt that dies first leaves no marker, and Lambda's retry finds the hop committed
-    and does both again (_already_done)."""
+    they were costed against (bench: 3 to 13 in ~150 hops of 1000 ms with every core busy). An
+    attempt that dies first leaves no marker, and Lambda's retry finds the hop committed and does
+    both again (_already_done)."""
     _publish_hop(store.s3, store, nxt)
     _launch(fn, store, pointer, nxt.code_version, context)
 

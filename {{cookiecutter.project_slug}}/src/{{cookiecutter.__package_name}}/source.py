@@ -127,8 +127,8 @@ class ObjectSource:
                 time.sleep(min(2.0, 0.05 * 2**reopens))
 
     def _next_size(self, offset: int) -> int:
-        """Doubling up to chunk_size, each read ending at a multiple of chunk_size: bytes mode reads
-        whole records that way (see records.read_size), which it hands on without copying."""
+        """Doubling up to chunk_size, each read ending at a multiple of chunk_size: a reader whose
+        records are whole reads (see records.read_size) then hands them on without copying."""
         size = min(self._size, self.chunk_size - offset % self.chunk_size)
         self._size = min(self.chunk_size, self._size * 2)
         return size
