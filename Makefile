@@ -41,7 +41,7 @@ fuzz: $(STAMP) ## the bake fuzzer alone, with more draws: make fuzz [DRAWS=400] 
 	FUZZ_DRAWS=$(or $(DRAWS),400) FUZZ_SEED=$(or $(SEED),20261129) $(PY) -m pytest tests/test_fuzz_bake.py $(PYTEST_ARGS)
 
 bench: $(STAMP) ## benchmark the generated handler, every mode (~14 min; writes bench/results.json)
-	$(PY) bench/run_bench.py $(BENCH_ARGS)
+	$(PY) -m bench.run_bench $(BENCH_ARGS)
 
 soak: $(STAMP) ## seeded fault chains through the emulator, every mode: make soak RUNS=210 (fails on any loss)
 	$(PY) soak/run_soak.py --runs $(or $(RUNS),210) --seed $(or $(SEED),1)

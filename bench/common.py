@@ -193,3 +193,8 @@ def median(values: list[float]) -> float:
     s = sorted(values)
     n = len(s)
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def without_runs(result: dict[str, Any]) -> dict[str, Any]:
+    """An overrun result with each hop length's per-chain list left out (printed, and in results.json)."""
+    return {k: v if not isinstance(v, dict) else {a: b for a, b in v.items() if a != "runs"} for k, v in result.items()}

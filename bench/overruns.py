@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.chain import run_once, simulate_setup
-from bench.common import counting_s3
+from bench.common import counting_s3, without_runs
 
 
 def _spin() -> None:
@@ -83,15 +83,7 @@ def main() -> None:
     finally:
         data.unlink(missing_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(
-        json.dumps(
-            {
-                k: v if not isinstance(v, dict) else {a: b for a, b in v.items() if a != "runs"}
-                for k, v in result.items()
-            },
-            indent=2,
-        )
-    )
+    print(json.dumps(without_runs(result), indent=2))
 
 
 if __name__ == "__main__":

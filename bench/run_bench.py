@@ -5,7 +5,7 @@ Runs with the template's .venv (cookiecutter); the measurements run in an enviro
 and orjson, created with uv when it is installed (python -m venv + pip otherwise). Each measurement
 is a subprocess (bench/throughput.py, chain.py, importtime.py, rss.py); see bench/README.md.
 
-    python bench/run_bench.py [--quick] [--modes csv,jsonl,bytes] [--skip rss,chain,...]
+    python -m bench.run_bench [--quick] [--modes csv,jsonl,bytes] [--skip rss,chain,...]
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.common import without_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "bench"
@@ -289,10 +291,7 @@ def overruns(
         invocations = sum(m[t]["invocations"] for m in per_mode.values())
         pooled[t] = 1000 * timeouts / invocations if invocations else None
     results["deadline_overruns_per_1000_hops"] = pooled
-    results["overruns"] = {
-        mode: {k: v if not isinstance(v, dict) else {a: b for a, b in v.items() if a != "runs"} for k, v in doc.items()}
-        for mode, doc in per_mode.items()
-    }
+    results["overruns"] = {mode: without_runs(doc) for mode, doc in per_mode.items()}
 
 
 def main() -> int:

@@ -73,9 +73,6 @@ def _plausible(rate: object) -> TypeGuard[float]:
     return isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 < rate < 1e6
 
 
-PUBLISH_RATE = PublishRate()
-
-
 class LambdaContext(Protocol):
     aws_request_id: str
     invoked_function_arn: str
@@ -84,8 +81,16 @@ class LambdaContext(Protocol):
 
 
 class HopClock:
-    def __init__(self, context: LambdaContext, min_margin_ms: int, factor: float, rtt_ms: float) -> None:
+    def __init__(
+        self,
+        context: LambdaContext,
+        min_margin_ms: int,
+        factor: float,
+        rtt_ms: float,
+        publish_rate: PublishRate | None = None,
+    ) -> None:
         self.context = context
+        self.publish_rate = publish_rate or PublishRate()  # the container's, which outlives the hop
         self.factor = factor
         start_left = context.get_remaining_time_in_millis()
         self.floor_ms = min(float(min_margin_ms), start_left * 0.05)
@@ -110,7 +115,8 @@ class HopClock:
         copies, PUBLISH_THREADS at a time: a round trip or two per wave, and their bytes at the
         publish rate known, else at half the upload rate)."""
         waves = -(-parts // PUBLISH_THREADS)
-        copy_ms = waves * 2 * self.rtt_ms + _COPY_SAFETY * PUBLISH_RATE.copy_ms(part_bytes, parts, self.put_ms_per_mb)
+        copying = _COPY_SAFETY * self.publish_rate.copy_ms(part_bytes, parts, self.put_ms_per_mb)
+        copy_ms = waves * 2 * self.rtt_ms + copying
         return 4 * self.rtt_ms + pending_bytes / 1e6 * self.put_ms_per_mb + copy_ms
 
     def margin_ms(self, pending_bytes: int, parts: int = 0, part_bytes: int = 0) -> float:

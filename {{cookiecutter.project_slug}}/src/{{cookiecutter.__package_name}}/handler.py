@@ -14,7 +14,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -23,7 +23,7 @@ from . import versions
 from .batch import InputFormatError, RecordTooLargeError
 from .checkpoint import PAYLOAD_KIND, Checkpoint, CheckpointError, CheckpointStore, ObjectRef, Pointer
 from .config import Config
-from .deadline import PUBLISH_RATE, HopClock, LambdaContext
+from .deadline import HopClock, LambdaContext, PublishRate
 from .etag_cache import EtagCache
 from .guard import DepthExceededError, RunStopped, check_before_hop, check_progress
 from .hop import HopTotals, HopWork, read_until_margin
@@ -36,15 +36,13 @@ from .source import ObjectChangedError, ObjectSource
 from .state_codec import StateError
 from .telemetry import MetricUnit, logger, metrics
 
-# Publishes a hop's parts while the hop launches its successor (module level: threads outlive a hop).
-
 
 @dataclass
 class Function:
     """The function in one execution environment: its configuration, the container's cache of
     object bytes, its clients and the process.py it runs. Lambda keeps one (FUNCTION) from init
-    to the end of the container, so the cache and what the container has done outlive an
-    invocation; tests make their own and give it to `make_handler`."""
+    to the end of the container, so the cache, the publish rate and what the container has done
+    outlive an invocation; tests make their own and give it to `make_handler`."""
 
     config: Config
     cache: EtagCache
@@ -52,13 +50,14 @@ class Function:
     lam: Callable[[], Any] = lambda_client
     process: Any = user_process
     ran_a_hop: bool = False  # a cold container's first hop that makes no progress is not a stall
+    publish_rate: PublishRate = field(default_factory=PublishRate)  # how fast S3 copied this run's parts
 
     @classmethod
     def from_config(cls, config: Config, **deps: Any) -> Function:
         return cls(config, EtagCache(config.cache_memory_bytes, config.cache_disk_bytes, config.cache_dir), **deps)
 
     def recycled(self) -> Function:
-        """This function in a fresh execution environment: an empty cache, no hop run yet."""
+        """This function in a fresh execution environment: an empty cache, no hop run yet, no rate known."""
         return Function.from_config(self.config, s3=self.s3, lam=self.lam, process=self.process)
 
 
@@ -87,7 +86,7 @@ def handle(fn: Function, event: dict[str, Any], context: LambdaContext) -> dict[
     kind = event.get("kind") if isinstance(event, dict) else None
     if kind == PAYLOAD_KIND:
         pointer = Pointer.from_event(event)
-        PUBLISH_RATE.adopt(event.get("publish_rate"))  # advisory: how fast the last hop's copies ran
+        fn.publish_rate.adopt(event.get("publish_rate"))  # advisory: how fast the last hop's copies ran
         return continue_run(fn, pointer, context)
     if kind == RESUME_KIND:
         bucket, run_id = event.get("bucket"), event.get("run_id")
@@ -192,7 +191,7 @@ def resume_run(fn: Function, bucket: str, run_id: str, context: LambdaContext) -
     if latest is None:
         raise CheckpointError(f"run {run_id} has no checkpoint in s3://{bucket}/{store.layout.state_dir}")
     checkpoint, pointer = latest
-    _publish_hop(s3, store, checkpoint)  # its committer may have stopped before publishing
+    _publish_hop(fn, store, checkpoint)  # its committer may have stopped before publishing
     s3.delete_object(Bucket=bucket, Key=store.layout.outcome())
     # Resuming is the one deliberate change of code within a run (the fix): re-pin to this version.
     version = versions.pin()
@@ -215,7 +214,7 @@ def run_hop(
     s3, layout = store.s3, store.layout
     logger.append_keys(run_id=cp.run_id, hop=cp.hop)
     if cp.done:
-        _finish_run(s3, store, cp, unless_finished=True)
+        _finish_run(fn, store, cp, unless_finished=True)
         return {"run_id": cp.run_id, "status": "succeeded"}
     t_load = time.perf_counter()
     already, ended = store.next_of(cp.hop)
@@ -249,7 +248,7 @@ def _process(
 ) -> dict[str, Any]:
     """Read until the margin, commit the next checkpoint (the first attempt wins), hand over."""
     s3, cfg = store.s3, fn.config
-    clock = HopClock(context, cfg.min_margin_ms, cfg.margin_factor, rtt_ms)
+    clock = HopClock(context, cfg.min_margin_ms, cfg.margin_factor, rtt_ms, fn.publish_rate)
     attempt = uuid.uuid4().hex[:12]
     source = ObjectSource(s3, cp.source, fn.cache, read_size(cfg))
     reader = RecordReader(source.chunks(cp.offset), cp.offset, cp.line, dict(cp.reader_context), cp.source.size, cfg)
@@ -281,7 +280,7 @@ def _process(
     _count_hop(work.totals, source)
     logger.info("hop committed", extra=hop_log)
     if nxt.done:
-        _finish_run(s3, store, nxt, unless_finished=False)
+        _finish_run(fn, store, nxt, unless_finished=False)
         metrics.add_metric(name="RunsSucceeded", unit=MetricUnit.Count, value=1)
         logger.info("run succeeded", extra={"records": nxt.records, "bad_records": nxt.bad_records, "hops": nxt.hop})
         return {"run_id": cp.run_id, "status": "succeeded", "hop": cp.hop, "result": nxt.result}
@@ -347,7 +346,7 @@ def _hand_over(fn: Function, store: CheckpointStore, nxt: Checkpoint, pointer: P
     they were costed against (bench: 3 to 13 in ~150 hops of 1000 ms with every core busy). An
     attempt that dies first leaves no marker, and Lambda's retry finds the hop committed and does
     both again (_already_done)."""
-    _publish_hop(store.s3, store, nxt)
+    _publish_hop(fn, store, nxt)
     _launch(fn, store, pointer, nxt.code_version, context)
 
 
@@ -358,34 +357,33 @@ def _already_done(
     s3, (nxt, pointer) = store.s3, found
     duplicate = {"run_id": nxt.run_id, "status": "duplicate", "hop": nxt.hop - 1}
     if nxt.done:
-        _finish_run(s3, store, nxt, unless_finished=True)
+        _finish_run(fn, store, nxt, unless_finished=True)
         return duplicate
     if exists(s3, store.bucket, store.layout.launched(nxt.hop)):
         return duplicate  # the committer published the hop's parts and launched its successor
     # The committer died after its commit: publishing again is idempotent, and a second launch
     # (if its invoke did go out) is one more duplicate of the next hop.
     logger.warning("finishing a committed hop that was never marked launched", extra={"next_hop": nxt.hop})
-    _publish_hop(s3, store, nxt)
-    _launch(fn, store, pointer, nxt.code_version, context)
+    _hand_over(fn, store, nxt, pointer, context)
     return duplicate
 
 
-def _finish_run(s3: S3Client, store: CheckpointStore, done: Checkpoint, *, unless_finished: bool) -> None:
+def _finish_run(fn: Function, store: CheckpointStore, done: Checkpoint, *, unless_finished: bool) -> None:
     """Publish the last hop's parts, then the manifest (so a manifest means every part is in
     place); a later attempt that finds the manifest has nothing left to do."""
-    if unless_finished and exists(s3, store.bucket, store.layout.manifest()):
+    if unless_finished and exists(store.s3, store.bucket, store.layout.manifest()):
         return
-    _publish_hop(s3, store, done)
-    write_manifest(s3, store.bucket, store.layout, done)
+    _publish_hop(fn, store, done)
+    write_manifest(store.s3, store.bucket, store.layout, done)
 
 
-def _publish_hop(s3: S3Client, store: CheckpointStore, committed: Checkpoint) -> None:
+def _publish_hop(fn: Function, store: CheckpointStore, committed: Checkpoint) -> None:
     """Copy the output parts that the committed checkpoint's hop wrote to the output prefix."""
     prefix = store.layout.parts_of_hop(committed.hop - 1)
     parts = [p for p in committed.parts if p.key.startswith(prefix) and p.staged]
     started = time.perf_counter()
-    publish(s3, store.bucket, parts)
-    PUBLISH_RATE.record((time.perf_counter() - started) * 1000, sum(p.bytes for p in parts), len(parts))
+    publish(store.s3, store.bucket, parts)
+    fn.publish_rate.record((time.perf_counter() - started) * 1000, sum(p.bytes for p in parts), len(parts))
 
 
 def _launch(fn: Function, store: CheckpointStore, pointer: Pointer, code_version: str, context: LambdaContext) -> None:
@@ -397,7 +395,7 @@ def _invoke_next(fn: Function, pointer: Pointer, code_version: str, context: Lam
     fn.lam().invoke(
         FunctionName=versions.function_arn_to_invoke(context.invoked_function_arn, code_version),
         InvocationType="Event",
-        Payload=json.dumps({**pointer.to_event(), "publish_rate": PUBLISH_RATE.known()}).encode(),
+        Payload=json.dumps({**pointer.to_event(), "publish_rate": fn.publish_rate.known()}).encode(),
     )
 
 

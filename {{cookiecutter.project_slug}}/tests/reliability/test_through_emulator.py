@@ -264,12 +264,14 @@ def test_a_deploy_mid_run_leaves_the_run_on_its_version(server: MotoServer, tmp_
     with emulator:
         emulator.submit_async(s3_event(bucket, key, etag, len(data), project.REGION))
         assert emulator.run(180), "the run did not finish"
-        assert published == ["2"], "the deploy must happen mid-run (hop 2 was reached)"
         rows = emulator.summary()["timeline"]
+        hops = [(r["hop"], r["attempt"], r["outcome"], str(r["error"] or "")[:160]) for r in rows]
+        assert published == ["2"], f"the deploy must happen mid-run (hop 2 was reached): {hops}"
         assert {r["version"] for r in rows} == {"1"}, "a hop of the run ran on version 2"
         runs = s3.list_objects_v2(Bucket=bucket, Prefix=f"{project.STATE_PREFIX}runs/", Delimiter="/")
         run_id = runs["CommonPrefixes"][0]["Prefix"].split("/")[-2]
         manifest_key = f"{project.OUTPUT_PREFIX}{run_id}/manifest.json"
+        assert s3.list_objects_v2(Bucket=bucket, Prefix=manifest_key)["KeyCount"], f"the run failed: {hops}"
         manifest = json.loads(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
         assert manifest["code_version"] == "1"
         parts = b"".join(s3.get_object(Bucket=bucket, Key=part["key"])["Body"].read() for part in manifest["parts"])

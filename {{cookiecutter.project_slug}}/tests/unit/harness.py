@@ -141,7 +141,7 @@ class Harness:
         return self.cfg
 
     def cache_clear(self) -> None:
-        """Forget the container cache, as a fresh container would."""
+        """Run on in a fresh container: no cached bytes, no publish rate measured, no hop run yet."""
         self.fn = self.fn.recycled()
 
     @contextmanager

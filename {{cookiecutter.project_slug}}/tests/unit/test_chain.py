@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from devtools.run_report import run_status
 
-from {{ cookiecutter.__package_name }} import deadline, guard, handler
+from {{ cookiecutter.__package_name }} import guard, handler
 from {{ cookiecutter.__package_name }}.checkpoint import CheckpointError
 from {{ cookiecutter.__package_name }}.guard import (
     DepthExceededError,
@@ -87,26 +87,19 @@ def test_single_pass_reference_is_sane(single: Outcome) -> None:
 {%- endif %}
 
 
-def fresh_publish_rate(monkeypatch: pytest.MonkeyPatch) -> deadline.PublishRate:
-    """A new container's PublishRate, in both modules that hold it."""
-    rate = deadline.PublishRate()
-    monkeypatch.setattr(deadline, "PUBLISH_RATE", rate)
-    monkeypatch.setattr(handler, "PUBLISH_RATE", rate)
-    return rate
-
-
-def test_each_hop_hands_its_publish_rate_to_the_next(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_hop_hands_its_publish_rate_to_the_next(h: Harness) -> None:
     """The copy rate is S3's, not the container's: the payload carries what the hop knew, and a
     fresh container (an empty PublishRate) starts from it rather than publishing blind."""
     rates = {"ms_per_mb": 42.5, "stream_ms_per_mb": 85.0}
-    fresh_publish_rate(monkeypatch).adopt(rates)  # as if measured by this container's earlier hops
+    h.fn.publish_rate.adopt(rates)  # as if measured by this container's earlier hops
     first = h.invoke(h.put_input(BODY), calls=3)["runs"][0]
     assert first["status"] == "continued"
     payload = h.lam.payloads[-1]
     assert payload["publish_rate"] == rates  # a publish under 1 MB measures nothing
-    rate = fresh_publish_rate(monkeypatch)  # the next hop's fresh container
+    h.cache_clear()  # the next hop runs in a fresh container
+    assert h.fn.publish_rate.known() is None
     h.invoke(payload, calls=3)
-    assert rate.known() == rates
+    assert h.fn.publish_rate.known() == rates
     assert h.lam.payloads[-1]["publish_rate"] == rates
 
 

@@ -99,30 +99,30 @@ def copy_estimate(clock: HopClock, parts: int, part_bytes: int) -> float:
     return clock.commit_estimate_ms(0, parts=parts, part_bytes=part_bytes) / deadline._COPY_SAFETY
 
 
-def test_publishing_is_costed_serially_until_a_rate_is_known(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_publishing_is_costed_serially_until_a_rate_is_known() -> None:
     """A cold container with nothing to go by cannot know whether copies run in parallel (a busy or
     local S3 serialises them): 8 parts cost their bytes at half the upload rate (a copy reads and
     writes); after a measured publish, at that rate."""
-    monkeypatch.setattr(deadline, "PUBLISH_RATE", deadline.PublishRate())
-    clock = HopClock(FakeContext(), 500, 1.5, rtt_ms=0.0)
+    rate = deadline.PublishRate()
+    clock = HopClock(FakeContext(), 500, 1.5, rtt_ms=0.0, publish_rate=rate)
     clock.record_put(100.0, 1_000_000)  # 100 ms per MB
     assert copy_estimate(clock, parts=8, part_bytes=8_000_000) == pytest.approx(1600.0)
-    deadline.PUBLISH_RATE.record(40.0, 500_000, 1)  # too small to say anything about throughput
+    rate.record(40.0, 500_000, 1)  # too small to say anything about throughput
     assert copy_estimate(clock, parts=8, part_bytes=8_000_000) == pytest.approx(1600.0)
-    deadline.PUBLISH_RATE.record(80.0, 8_000_000, 8)  # 8 parts side by side: 10 ms per MB in all, 80 per stream
+    rate.record(80.0, 8_000_000, 8)  # 8 parts side by side: 10 ms per MB in all, 80 per stream
     assert copy_estimate(clock, parts=8, part_bytes=8_000_000) == pytest.approx(80.0)
     # ...so one lone part of 1 MB costs a stream's 80 ms, not an eighth of it.
     assert copy_estimate(clock, parts=1, part_bytes=1_000_000) == pytest.approx(80.0)
-    deadline.PUBLISH_RATE.record(160.0, 8_000_000, 8)  # slower now: taken at once
+    rate.record(160.0, 8_000_000, 8)  # slower now: taken at once
     assert copy_estimate(clock, parts=8, part_bytes=8_000_000) == pytest.approx(160.0)
-    deadline.PUBLISH_RATE.record(40.0, 8_000_000, 8)  # faster: a quarter of the way towards it
+    rate.record(40.0, 8_000_000, 8)  # faster: a quarter of the way towards it
     assert copy_estimate(clock, parts=8, part_bytes=8_000_000) == pytest.approx(130.0)
 
 
-def test_an_s3_that_copies_one_part_at_a_time_is_not_costed_as_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(deadline, "PUBLISH_RATE", deadline.PublishRate())
-    clock = HopClock(FakeContext(), 500, 1.5, rtt_ms=0.0)
-    deadline.PUBLISH_RATE.record(50.0, 1_000_000, 1)  # one part: 50 ms per MB
+def test_an_s3_that_copies_one_part_at_a_time_is_not_costed_as_parallel() -> None:
+    rate = deadline.PublishRate()
+    clock = HopClock(FakeContext(), 500, 1.5, rtt_ms=0.0, publish_rate=rate)
+    rate.record(50.0, 1_000_000, 1)  # one part: 50 ms per MB
     assert copy_estimate(clock, parts=8, part_bytes=60_000_000) == pytest.approx(3000.0)  # not 375
 
 
@@ -140,16 +140,16 @@ def test_an_s3_that_copies_one_part_at_a_time_is_not_costed_as_parallel(monkeypa
         {"ms_per_mb": 10.0, "stream_ms_per_mb": 1e9},
     ],
 )
-def test_rates_that_this_code_did_not_write_are_ignored(monkeypatch: pytest.MonkeyPatch, given: object) -> None:
-    monkeypatch.setattr(deadline, "PUBLISH_RATE", deadline.PublishRate())
-    deadline.PUBLISH_RATE.adopt(given)
-    assert deadline.PUBLISH_RATE.known() is None
+def test_rates_that_this_code_did_not_write_are_ignored(given: object) -> None:
+    rate = deadline.PublishRate()
+    rate.adopt(given)
+    assert rate.known() is None
 
 
-def test_a_fresh_container_adopts_the_last_hops_rates_but_keeps_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(deadline, "PUBLISH_RATE", deadline.PublishRate())
-    deadline.PUBLISH_RATE.adopt({"ms_per_mb": 10, "stream_ms_per_mb": 80.0})
-    assert deadline.PUBLISH_RATE.known() == {"ms_per_mb": 10.0, "stream_ms_per_mb": 80.0}
+def test_a_fresh_container_adopts_the_last_hops_rates_but_keeps_its_own() -> None:
+    rate = deadline.PublishRate()
+    rate.adopt({"ms_per_mb": 10, "stream_ms_per_mb": 80.0})
+    assert rate.known() == {"ms_per_mb": 10.0, "stream_ms_per_mb": 80.0}
     fresh = deadline.PublishRate()
     fresh.record(400.0, 8_000_000, 1)  # this container's own measurement: 50 ms per MB
     fresh.adopt({"ms_per_mb": 1.0, "stream_ms_per_mb": 1.0})
