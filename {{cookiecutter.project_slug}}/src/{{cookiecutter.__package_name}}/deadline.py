@@ -92,8 +92,8 @@ class HopClock:
         self.context = context
         self.publish_rate = publish_rate or PublishRate()  # the container's, which outlives the hop
         self.factor = factor
-        start_left = context.get_remaining_time_in_millis()
-        self.floor_ms = min(float(min_margin_ms), start_left * 0.05)
+        self.start_left_ms = context.get_remaining_time_in_millis()
+        self.floor_ms = min(float(min_margin_ms), self.start_left_ms * 0.05)
         self.slowest_batch_ms = 0.0
         self.rtt_ms = rtt_ms  # one S3 round trip, measured when the checkpoint was loaded
         self.put_ms_per_mb = 20.0  # 50 MB/s until a part upload is measured
@@ -125,6 +125,11 @@ class HopClock:
 
     def should_stop(self, pending_bytes: int, parts: int = 0, part_bytes: int = 0) -> bool:
         return self.remaining_ms() < self.margin_ms(pending_bytes, parts, part_bytes)
+
+    def began_out_of_time(self) -> bool:
+        """The hop had less time than committing needs when it began (a loaded machine, a slow
+        round trip loading the checkpoint): it must not read at all."""
+        return self.start_left_ms < self.floor_ms + _COMMIT_SAFETY * self.commit_estimate_ms(0)
 
     def out_of_time(self) -> bool:
         """For readers deep inside one batch: stop pulling more bytes when even the commit is at risk."""

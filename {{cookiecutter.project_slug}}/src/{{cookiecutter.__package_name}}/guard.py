@@ -45,13 +45,20 @@ def check_before_hop(checkpoint: Checkpoint, cfg: Config, now: float | None = No
 
 
 def check_progress(
-    checkpoint: Checkpoint, new_offset: int, done: bool, max_stalls: int, detail: str, cold: bool = False
+    checkpoint: Checkpoint,
+    new_offset: int,
+    done: bool,
+    max_stalls: int,
+    detail: str,
+    cold: bool = False,
+    read: bool = True,
 ) -> int:
     """The stall count for the next checkpoint; raises when hops keep ending where they began.
 
     A hop on a cold container that makes no progress proves nothing (its init and first
     connections ate the time), so it is not counted; `max_stalls` warm hops in a row without
-    progress mean a record is too large for one invocation, and going on would loop forever.
+    progress mean a record is too large for one invocation (or, when the hops had no time to
+    `read` at all, a timeout too short for a commit), and going on would loop forever.
     (Should every hop be cold, the depth guard still ends the run.)
     """
     if done or new_offset > checkpoint.offset:
@@ -60,10 +67,15 @@ def check_progress(
         return checkpoint.stalls
     stalls = checkpoint.stalls + 1
     if stalls >= max_stalls:
+        cause = (
+            "A single record is larger than one invocation can read and process: raise the function timeout "
+            "or memory, or fix the record"
+            if read
+            else "The last hop began with less time left than committing needs, so it read nothing: raise "
+            "the function timeout (or look for what slows S3 round trips or the CPU)"
+        )
         raise NoProgressError(
             f"run {checkpoint.run_id} made no progress in {stalls} hops in a row: still at byte "
-            f"{checkpoint.offset} of {checkpoint.source.size} after hop {checkpoint.hop} ({detail}). A single "
-            "record is larger than one invocation can read and process: raise the function timeout or "
-            "memory, or fix the record"
+            f"{checkpoint.offset} of {checkpoint.source.size} after hop {checkpoint.hop} ({detail}). {cause}"
         )
     return stalls

@@ -26,7 +26,7 @@ from .config import Config
 from .deadline import HopClock, LambdaContext, PublishRate
 from .etag_cache import EtagCache
 from .guard import DepthExceededError, RunStopped, check_before_hop, check_progress
-from .hop import HopTotals, HopWork, read_until_margin
+from .hop import NO_TIME_TO_READ, HopTotals, HopWork, read_until_margin
 from .layout import RunLayout, check_run_id, run_id_for
 from .records import MODE, OUTPUT_EXT, RecordReader, read_size
 from .runs import RESUME_KIND, mark_launched, read_outcome, record_outcome, write_manifest
@@ -262,7 +262,9 @@ def _process(
     )
     source.keep_tail(work.offset)
     why = f"{clock.remaining_ms()} ms left after {clock.slowest_batch_ms:.0f} ms batches"
-    stalls = check_progress(cp, work.offset, work.done, cfg.max_stalls, why, cold=not fn.ran_a_hop)
+    stalls = check_progress(
+        cp, work.offset, work.done, cfg.max_stalls, why, cold=not fn.ran_a_hop, read=work.stop != NO_TIME_TO_READ
+    )
     fn.ran_a_hop = True
     sink.flush()
     result = fn.process.finish(state) if work.done else None

@@ -22,6 +22,10 @@ from .source import ObjectSource
 BATCH_INPUT_BYTES = 16 * 1024
 
 ProcessBatch = Callable[[list[Any], dict[str, Any]], list[Any]]
+END_OF_OBJECT = "end of object"
+# The hop began with less time left than committing needs (a loaded machine, a slow S3 round trip):
+# it read nothing, which says nothing about the records.
+NO_TIME_TO_READ = "no time to read"
 
 
 @dataclass
@@ -38,7 +42,7 @@ class HopWork:
     offset: int
     line: int
     done: bool = False
-    stop: str = "time"  # or "end of object"
+    stop: str = "time"  # or END_OF_OBJECT, or NO_TIME_TO_READ
     totals: HopTotals = field(default_factory=HopTotals)
 
 
@@ -55,6 +59,9 @@ def read_until_margin(
     batch_size = cfg.first_batch_records
     target_ms = min(float(cfg.target_batch_ms), clock.remaining_ms() / 25)
     totals = work.totals
+    if clock.began_out_of_time():
+        work.stop = NO_TIME_TO_READ
+        return work
     while True:
         t0 = time.perf_counter()
         overhead_before = source.setup_ms + sink.put_ms
@@ -74,7 +81,7 @@ def read_until_margin(
         ms = (time.perf_counter() - t0) * 1000 - (source.setup_ms + sink.put_ms - overhead_before)
         clock.record_batch(ms)
         if batch.eof:
-            work.done, work.stop = True, "end of object"
+            work.done, work.stop = True, END_OF_OBJECT
             return work
         if clock.should_stop(sink.pending_bytes, *sink.unpublished):
             return work

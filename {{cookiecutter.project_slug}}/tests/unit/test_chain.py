@@ -321,10 +321,6 @@ def test_depth_guard_stops_the_chain(h: Harness) -> None:
     assert [p["hop"] for p in h.lam.payloads] == [1, 2, 3]
 
 
-{%- if cookiecutter.processing_mode != "bytes" %}
-
-
-# (A hop that reads raw chunks always reads at least one, so this guard is for text records.)
 def test_no_progress_guard(h: Harness) -> None:
     from {{ cookiecutter.__package_name }}.guard import NoProgressError
 
@@ -333,8 +329,9 @@ def test_no_progress_guard(h: Harness) -> None:
         h.drive(h.put_input(BODY), lambda: 0, retries=0)  # never any time to read: the factor stays 0
     run_id = run_ids(h)[0]
     assert str(info.value).startswith(f"run {run_id} made no progress in 2 hops")
+    assert "began with less time left than committing needs, so it read nothing" in str(info.value)
+    assert "record is larger" not in str(info.value)
     assert run_status(h.s3, BUCKET, run_id, h.cfg)["state"] == "failed"
-{%- endif %}
 
 
 def test_run_budget_guard(h: Harness) -> None:

@@ -71,9 +71,22 @@ def test_stalls_count_up_then_trip() -> None:
     assert msg.startswith(f"run {RUN} ")
     assert "no progress in 3 hops" in msg
     assert "5 ms left after 900 ms batches" in msg
+    assert "A single record is larger than one invocation can read" in msg
     assert isinstance(info.value, RunStopped)
 
 
 def test_one_allowed_stall_trips_at_once() -> None:
     with pytest.raises(NoProgressError):
         check_progress(cp(stalls=0), 100, False, 1, "d")
+
+
+def test_hops_that_had_no_time_to_read_blame_the_timeout_not_a_record() -> None:
+    assert check_progress(cp(stalls=0), 100, False, 2, "d", read=False) == 1
+    with pytest.raises(NoProgressError) as info:
+        check_progress(cp(stalls=1), 100, False, 2, "90 ms left after 0 ms batches", read=False)
+    assert "so it read nothing: raise the function timeout" in str(info.value)
+    assert "record is larger" not in str(info.value)
+
+
+def test_a_cold_hop_without_progress_is_not_a_stall() -> None:
+    assert check_progress(cp(stalls=1), 100, False, 2, "d", cold=True) == 1
