@@ -172,7 +172,7 @@ def single_pass(mode: str, data: bytes, env: dict[str, str]) -> tuple[bytes, int
     config = deployed_package("config")
     records = deployed_package("records")
     cfg = config.Config.from_env({"INPUT_PREFIX": project.INPUT_PREFIX, "INPUT_SUFFIX": project.INPUT_SUFFIX, **env})
-    reader = records.RecordReader(iter([data]), 0, 0, {}, len(data), cfg)
+    reader = records.RecordReader(iter([data]), 0, 0, {}, cfg)
     state = passthrough.initial_state()
     out: list[bytes] = []
     n = bad = 0

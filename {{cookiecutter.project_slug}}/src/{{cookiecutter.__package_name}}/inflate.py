@@ -94,8 +94,8 @@ _VERSION = _LIB.zlibVersion()
 
 
 class Inflater:
-    """The decompressed bytes of a gzip object from an access point, in pieces of at most
-    `out_step` bytes (a highly compressible object cannot blow up a hop's memory).
+    """The decompressed bytes of a gzip object from an access point, inflated `out_step` bytes at
+    most at a time (a highly compressible object cannot blow up a hop's memory).
 
     `chunks` are the compressed object's bytes from `point.read_from` on.
     """
@@ -119,14 +119,24 @@ class Inflater:
         return self._in_at + self._pos
 
     def chunks(self, offset: int) -> Iterator[bytes]:
-        """The decompressed bytes from `offset` (at or after the start point's) to the end."""
+        """The decompressed bytes from `offset` (at or after the start point's) to the end, in
+        chunks of `out_step` bytes but the last: inflate stops at every block and member end, and
+        a reader should not pay per block (nor stop a hop early on a short one)."""
         skip = offset - self._start.decompressed
+        held: list[bytes] = []
+        size = 0
         for piece in self._pieces():
             if skip >= len(piece):
                 skip -= len(piece)
                 continue
-            yield piece[skip:] if skip else piece
-            skip = 0
+            piece, skip = piece[skip:] if skip else piece, 0
+            held.append(piece)
+            size += len(piece)
+            if size >= self._out_step:
+                yield held[0] if len(held) == 1 else b"".join(held)
+                held, size = [], 0
+        if held:
+            yield b"".join(held)
 
     def _pieces(self) -> Iterator[bytes]:
         point = self._start

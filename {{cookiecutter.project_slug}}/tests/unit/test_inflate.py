@@ -8,7 +8,6 @@ import gzip
 import io
 import random
 from collections.abc import Iterator
-from itertools import pairwise
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,18 +15,12 @@ from hypothesis import strategies as st
 
 from {{ cookiecutter.__package_name }}.inflate import START, AccessPoint, GzipError, Inflater
 
+from .harness import gzip_members
+
 
 def chunks_of(data: bytes, start: int, size: int) -> Iterator[bytes]:
     for at in range(start, len(data), size):
         yield data[at : at + size]
-
-
-def members(plain: bytes, cuts: list[int], levels: list[int]) -> bytes:
-    """`plain` as concatenated gzip members split at `cuts` (one member when there are none)."""
-    edges = [0, *sorted({c for c in cuts if 0 < c < len(plain)}), len(plain)]
-    return b"".join(
-        gzip.compress(plain[a:b], levels[i % len(levels)], mtime=0) for i, (a, b) in enumerate(pairwise(edges))
-    )
 
 
 def text(rng: random.Random, size: int) -> bytes:
@@ -77,7 +70,7 @@ def test_a_chain_of_hops_equals_gzip_decompress(
     seed: int, size: int, cuts: list[int], levels: list[int], stops: list[int], read: int, out_step: int
 ) -> None:
     plain = text(random.Random(seed), size)
-    compressed = members(plain, cuts, levels)
+    compressed = gzip_members(plain, cuts, levels)
     if len(compressed) > 20_000:  # byte-at-a-time reads and output only where they stay quick
         read, out_step = max(read, 4096), max(out_step, 1000)
     assert chain(compressed, len(plain), stops, read, out_step)[0] == plain == gzip.decompress(compressed)
@@ -86,7 +79,7 @@ def test_a_chain_of_hops_equals_gzip_decompress(
 def test_hops_resume_inside_members_from_block_boundaries() -> None:
     rng = random.Random(7)
     plain = text(rng, 5_000_000)
-    compressed = members(plain, [1_000_000, 3_333_333], [6, 1, 9])
+    compressed = gzip_members(plain, [1_000_000, 3_333_333], [6, 1, 9])
     out, inside = chain(compressed, len(plain), rng.sample(range(len(plain)), 40), 65536, 262144)
     assert out == plain
     assert inside == 40
@@ -147,7 +140,7 @@ def test_a_highly_compressible_object_comes_out_in_bounded_pieces() -> None:
     compressed = gzip.compress(b"\x00" * 200_000_000, 9)  # ~200 KB
     sizes = [len(p) for p in Inflater(iter([compressed]), out_step=1 << 20).chunks(0)]
     assert sum(sizes) == 200_000_000
-    assert max(sizes) <= 1 << 20
+    assert max(sizes) < 2 << 20  # inflated 1 MiB at a time, handed out in pieces of 1-2 MiB
 
 
 def test_an_empty_object_and_an_empty_member() -> None:
