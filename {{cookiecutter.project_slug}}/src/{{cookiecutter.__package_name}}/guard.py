@@ -44,6 +44,11 @@ def check_before_hop(checkpoint: Checkpoint, cfg: Config, now: float | None = No
         )
 
 
+# How many more starved hops in a row than reading ones a run survives (see check_progress): at 200 ms
+# hops on a machine whose every core was busy, two in a row failed runs that then went on fine.
+STARVED_STALLS = 5
+
+
 def check_progress(
     checkpoint: Checkpoint,
     new_offset: int,
@@ -56,17 +61,18 @@ def check_progress(
     """The stall count for the next checkpoint; raises when hops keep ending where they began.
 
     A hop on a cold container that makes no progress proves nothing (its init and first
-    connections ate the time), so it is not counted; `max_stalls` warm hops in a row without
-    progress mean a record is too large for one invocation (or, when the hops had no time to
-    `read` at all, a timeout too short for a commit), and going on would loop forever.
-    (Should every hop be cold, the depth guard still ends the run.)
+    connections ate the time), so it is not counted; `max_stalls` warm hops in a row that read
+    without progress mean a record is too large for one invocation, and going on would loop
+    forever. A hop that had no time to `read` at all says less (a loaded machine or a slow S3
+    round trip starves a hop now and then): only STARVED_STALLS times as many in a row mean a
+    timeout too short for a commit. (Should every hop be cold, the depth guard ends the run.)
     """
     if done or new_offset > checkpoint.offset:
         return 0
     if cold:
         return checkpoint.stalls
     stalls = checkpoint.stalls + 1
-    if stalls >= max_stalls:
+    if stalls >= max_stalls * (1 if read else STARVED_STALLS):
         cause = (
             "A single record is larger than one invocation can read and process: raise the function timeout "
             "or memory, or fix the record"

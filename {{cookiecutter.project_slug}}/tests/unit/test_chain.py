@@ -328,7 +328,7 @@ def test_no_progress_guard(h: Harness) -> None:
     with pytest.raises(NoProgressError) as info:
         h.drive(h.put_input(BODY), lambda: 0, retries=0)  # never any time to read: the factor stays 0
     run_id = run_ids(h)[0]
-    assert str(info.value).startswith(f"run {run_id} made no progress in 2 hops")
+    assert str(info.value).startswith(f"run {run_id} made no progress in {2 * guard.STARVED_STALLS} hops")
     assert "began with less time left than committing needs, so it read nothing" in str(info.value)
     assert "record is larger" not in str(info.value)
     assert run_status(h.s3, BUCKET, run_id, h.cfg)["state"] == "failed"
