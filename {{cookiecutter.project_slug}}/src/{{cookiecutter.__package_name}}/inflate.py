@@ -16,6 +16,7 @@ the stop (`point_at`). The next hop restores that point and skips the few bytes 
 from __future__ import annotations
 
 import ctypes
+import functools
 import struct
 import zlib
 from collections import deque
@@ -77,8 +78,13 @@ class _ZStream(ctypes.Structure):
     ]
 
 
-def _load_libz() -> ctypes.CDLL:
-    lib = ctypes.CDLL("libz.so.1")
+@functools.cache
+def _libz() -> ctypes.CDLL:
+    """zlib, loaded at the first gzip object (a missing library fails that run, not every import)."""
+    try:
+        lib = ctypes.CDLL("libz.so.1")
+    except OSError as exc:
+        raise GzipError(f"gzip input needs zlib (libz.so.1), which this runtime lacks: {exc}") from None
     stream = ctypes.POINTER(_ZStream)
     lib.zlibVersion.restype = ctypes.c_char_p
     lib.inflateInit2_.argtypes = [stream, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
@@ -89,8 +95,6 @@ def _load_libz() -> ctypes.CDLL:
     return lib
 
 
-_LIB = _load_libz()
-_VERSION = _LIB.zlibVersion()
 
 
 class Inflater:
@@ -201,13 +205,14 @@ class Inflater:
 
     def _deflate(self, bits: int, partial: int, window: bytes, crc: int, size: int) -> Iterator[bytes]:
         z = _ZStream()
-        if _LIB.inflateInit2_(ctypes.byref(z), -15, _VERSION, ctypes.sizeof(_ZStream)) != _Z_OK:
+        lib = _libz()
+        if lib.inflateInit2_(ctypes.byref(z), -15, lib.zlibVersion(), ctypes.sizeof(_ZStream)) != _Z_OK:
             raise MemoryError("zlib could not start an inflate")
         try:
             if bits:
-                _LIB.inflatePrime(ctypes.byref(z), bits, partial >> (8 - bits))
+                lib.inflatePrime(ctypes.byref(z), bits, partial >> (8 - bits))
             if window:
-                _LIB.inflateSetDictionary(ctypes.byref(z), window, len(window))
+                lib.inflateSetDictionary(ctypes.byref(z), window, len(window))
             out = ctypes.create_string_buffer(self._out_step)
             while True:
                 if self._pos == len(self._in) and not self._more():
@@ -218,7 +223,7 @@ class Inflater:
                 base = ctypes.cast(ctypes.c_char_p(held), ctypes.c_void_p).value or 0
                 z.next_in, z.avail_in = base + self._pos, len(held) - self._pos
                 z.next_out, z.avail_out = ctypes.addressof(out), self._out_step
-                ret = _LIB.inflate(ctypes.byref(z), _Z_BLOCK)
+                ret = lib.inflate(ctypes.byref(z), _Z_BLOCK)
                 self._pos = len(held) - z.avail_in
                 if ret not in (_Z_OK, _Z_STREAM_END, _Z_BUF_ERROR):
                     why = (z.msg or b"").decode(errors="replace") or f"zlib error {ret}"
@@ -237,7 +242,7 @@ class Inflater:
                         AccessPoint(self.compressed, z.data_type & 7, self.decompressed, b"", crc, size, True)
                     )
         finally:
-            _LIB.inflateEnd(ctypes.byref(z))
+            lib.inflateEnd(ctypes.byref(z))
         want_crc, want_size = struct.unpack("<II", self._fill(8, "a member trailer"))
         if (want_crc, want_size) != (crc, size & 0xFFFFFFFF):
             raise GzipError(
