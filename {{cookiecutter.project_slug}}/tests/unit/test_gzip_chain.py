@@ -29,7 +29,7 @@ from .harness import as_plain, gzip_members, hops_versus_single_pass
 def test_a_gzip_chain_equals_a_single_pass_over_the_decompressed_bytes(
     seed: int, records: int, cuts: list[float], levels: list[int], budgets: list[int], chunk: int
 ) -> None:
-    plain = generate(MODE, records // 10 if MODE == "bytes" else records, "v1", seed).data  # bytes: 4 KiB records
+    plain = generate(MODE, records, "v1", seed).data[: 64 * 1024]  # a cut may end in a bad record: fine
     compressed = gzip_members(plain, [int(c * len(plain)) for c in cuts], levels)
     tunables = {"read_chunk_bytes": chunk, "first_batch_records": 3, "max_batch_records": 7, "bytes_chunk_size": 997}
     hops, single = hops_versus_single_pass(compressed, budgets, **tunables)
