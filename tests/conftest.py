@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from cookiecutter.main import cookiecutter
 
-from .project_runs import make_runs  # the session fixture every slow test module shares
+from .project_runs import QUIET, make_runs  # the session fixture every slow test module shares
 
 __all__ = ["make_runs"]
+
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 MODES = ("csv", "jsonl", "bytes")
@@ -123,3 +124,21 @@ def package_dir(root: Path) -> Path:
     """The deployed package of a baked project (its one folder under src/)."""
     (package,) = [p for p in (root / "src").iterdir() if p.is_dir() and not p.name.startswith(".")]
     return package
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests (each full bake's own make steps) last, once nothing else loads the machine."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _installs_start_first(request: pytest.FixtureRequest) -> None:
+    """The full bakes' `make install` runs while the quick tests do, when any slow test will need it."""
+    if any(item.get_closest_marker("slow") for item in request.session.items):
+        request.getfixturevalue("make_runs")
+
+
+@pytest.fixture(autouse=True)
+def _quiet_from_the_first_slow_test(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("slow"):
+        QUIET.set()

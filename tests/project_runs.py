@@ -25,6 +25,11 @@ STEP_TIMEOUT = int(os.environ.get("BAKE_MAKE_TIMEOUT", "900"))
 # projects do (the fuzzer's cfn-lint/translate/import, pre-commit on a bake): they hold it too, so
 # nothing else loads the machine while a project's end-to-end tests race their deadlines.
 GATE = threading.Semaphore(int(os.environ.get("BAKE_MAKE_JOBS", "1")))
+# Set when the slow tests begin (tests/conftest.py runs them after every other test). Lint and test
+# steps wait for it and for every project's install: the installs and the template's quick tests
+# load both cores, and a project's end-to-end tests race 100-200 ms deadlines (ci14: three of them
+# timed out three times in a row while other projects were still installing).
+QUIET = threading.Event()
 # What a full bake's `make test` runs when not its whole suite (make test's PYTEST_ARGS). Sales Bytes
 # is baked for its name (another mode's word: the hook must keep its package) and for csv's
 # `sam build` on this machine's runtime: its unit and IaC suites and the build's end-to-end tests
@@ -46,7 +51,7 @@ class ProjectRun:
         return self.results[step]
 
 
-def _run_steps(run: ProjectRun) -> None:
+def _run_steps(run: ProjectRun, installs: list[threading.Event]) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env.pop("MAKEFLAGS", None)
@@ -63,6 +68,9 @@ def _run_steps(run: ProjectRun) -> None:
             if step == "install":
                 proc = _make(run.root, step, env)
             else:
+                QUIET.wait()
+                for installed in installs:
+                    installed.wait()
                 with GATE:
                     proc = _make(run.root, step, env, extra)
             run.results[step] = (proc.returncode, proc.stdout)
@@ -92,7 +100,8 @@ def _make(
 @pytest.fixture(scope="session")
 def make_runs(baked: dict[str, Path]) -> Iterator[dict[str, ProjectRun]]:
     runs = {mode: ProjectRun(root, MAKE_TEST_ARGS.get(mode, "")) for mode, root in baked.items()}
-    threads = [threading.Thread(target=_run_steps, args=(r,), daemon=True) for r in runs.values()]
+    installs = [r.done["install"] for r in runs.values()]
+    threads = [threading.Thread(target=_run_steps, args=(r, installs), daemon=True) for r in runs.values()]
     for thread in threads:
         thread.start()
     yield runs
