@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gzip
 import importlib
 import json
 import random
@@ -26,6 +27,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -127,6 +129,15 @@ def generate(mode: str, n: int, version: str, seed: int) -> Generated:
         ids.append(n)
     return Generated(bytes(out), ids, 0)
 {%- endif %}
+
+
+def gzip_members(plain: bytes, cuts: list[int], levels: list[int]) -> bytes:
+    """`plain` gzip-compressed as members split at `cuts` (one member when there are none), the
+    i-th at levels[i % len(levels)]: what concatenated .gz files or bgzip produce."""
+    edges = [0, *sorted({c for c in cuts if 0 < c < len(plain)}), len(plain)]
+    return b"".join(
+        gzip.compress(plain[a:b], levels[i % len(levels)], mtime=0) for i, (a, b) in enumerate(pairwise(edges))
+    )
 
 
 def tags_in_output(mode: str, output: bytes) -> list[tuple[str, int]]:

@@ -95,8 +95,6 @@ def _libz() -> ctypes.CDLL:
     return lib
 
 
-
-
 class Inflater:
     """The decompressed bytes of a gzip object from an access point, inflated `out_step` bytes at
     most at a time (a highly compressible object cannot blow up a hop's memory).

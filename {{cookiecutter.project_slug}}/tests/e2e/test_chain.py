@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.harness import gzip_members
+from devtools.soak import gzip_members
 
 from .conftest import Runner, make_input, sized
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.unit.harness import Outcome, as_plain, gzip_members
+from devtools.soak import gzip_members
+from tests.unit.harness import Outcome, as_plain
 
 from {{ cookiecutter.__package_name }}.config import Config
 

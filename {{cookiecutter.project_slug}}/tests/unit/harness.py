@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import gzip
 import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 from unittest import mock
 from urllib.parse import quote_plus
@@ -105,15 +103,6 @@ class Outcome:
     output: bytes
     bad: list[dict[str, Any]]
     hops: int
-
-
-def gzip_members(plain: bytes, cuts: list[int], levels: list[int]) -> bytes:
-    """`plain` gzip-compressed as members split at `cuts` (one member when there are none), the
-    i-th at levels[i % len(levels)]: what concatenated .gz files or bgzip produce."""
-    edges = [0, *sorted({c for c in cuts if 0 < c < len(plain)}), len(plain)]
-    return b"".join(
-        gzip.compress(plain[a:b], levels[i % len(levels)], mtime=0) for i, (a, b) in enumerate(pairwise(edges))
-    )
 
 
 def as_plain(out: Outcome) -> Outcome:

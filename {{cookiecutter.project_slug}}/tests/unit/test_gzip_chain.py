@@ -10,11 +10,11 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devtools.soak import generate
+from devtools.soak import generate, gzip_members
 
 from {{ cookiecutter.__package_name }}.records import MODE
 
-from .harness import as_plain, gzip_members, hops_versus_single_pass
+from .harness import as_plain, hops_versus_single_pass
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -13,9 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from {{ cookiecutter.__package_name }}.inflate import START, AccessPoint, GzipError, Inflater
+from devtools.soak import gzip_members
 
-from .harness import gzip_members
+from {{ cookiecutter.__package_name }}.inflate import (
+    START,
+    AccessPoint,
+    GzipError,
+    Inflater,
+)
 
 
 def chunks_of(data: bytes, start: int, size: int) -> Iterator[bytes]:
