@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import counting_s3, make_object, median
+from bench.common import counting_s3, gzip_file, make_object, median
 
 
 def log_bytes_fetched(log: Path, since: int) -> tuple[int, int]:
@@ -96,12 +96,15 @@ def simulate_setup(ap: argparse.ArgumentParser, stem: str) -> tuple[argparse.Nam
     ap.add_argument("--size", type=int, required=True)
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--gzip", action="store_true", help="gzip the object (level 6): sizes are then compressed")
     args = ap.parse_args()
     project: Path = args.project.resolve()
     work: Path = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     data = work / f"{stem}.{args.mode}"
     make_object(args.mode, args.size, data)
+    if args.gzip:
+        data = gzip_file(data)
     os.chdir(project)
     sys.path[:0] = [str(project)]
     from devtools import simulate

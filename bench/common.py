@@ -150,6 +150,18 @@ def make_object(mode: str, size: int, path: Path, seed: int = 7, fresh_bytes: in
     return written
 
 
+def gzip_file(path: Path, level: int = 6) -> Path:
+    """`path` gzip-compressed beside it (streamed: 1 GB never sits in memory); the original goes."""
+    import gzip
+    import shutil
+
+    out = path.with_name(path.name + ".gz")
+    with path.open("rb") as src, gzip.open(out, "wb", compresslevel=level) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    path.unlink()
+    return out
+
+
 # -- the Lambda side ---------------------------------------------------------------------------
 
 

@@ -44,6 +44,10 @@ SIZES: dict[str, dict[str, int]] = {
         "overruns_csv": 32_000_000,
         "overruns_jsonl": 64_000_000,
         "overruns_bytes": 256_000_000,
+        # gzip (decompressed sizes): throughput and a 1000 ms chain per mode, resume at 3 depths
+        "gzip_csv": 64_000_000,
+        "gzip_jsonl": 128_000_000,
+        "gzip_bytes": 256_000_000,
     },
     "quick": {
         "throughput_csv": 16_000_000,
@@ -57,8 +61,13 @@ SIZES: dict[str, dict[str, int]] = {
         "overruns_csv": 8_000_000,
         "overruns_jsonl": 16_000_000,
         "overruns_bytes": 64_000_000,
+        "gzip_csv": 8_000_000,
+        "gzip_jsonl": 16_000_000,
+        "gzip_bytes": 64_000_000,
     },
 }
+# Decompressed offsets where the gzip stage times a resume (issue: 10 MB, 100 MB, 1 GB into the object).
+RESUME_AT = {"full": (10_000_000, 100_000_000, 1_000_000_000), "quick": (10_000_000, 50_000_000, 100_000_000)}
 ROUNDS = {"full": 5, "quick": 2}
 # Invocations per mode and hop length in the overrun measurement (at least; whole chains run).
 OVERRUN_HOPS = {"full": 150, "quick": 30}
@@ -199,6 +208,10 @@ GOALS: dict[str, tuple[str, float]] = {
     "init_over_boto3_clients": ("<=", 1.2),
     **{f"deadline_overruns_per_1000_hops.{t}": ("<=", 0.0) for t in OVERRUN_TIMEOUTS},
     "rss_growth_mb": ("<=", 64.0),
+    "gzip.vs_stream_baseline": (">=", 1.0),
+    "gzip.chain_over_single_pass": ("<=", 1.10),
+    "gzip.fetched_over_compressed": ("<=", 1.05),
+    "gzip.resume_deepest_over_shallowest": ("<=", 2.0),
 }
 
 
@@ -294,11 +307,93 @@ def overruns(
     results["overruns"] = {mode: without_runs(doc) for mode, doc in per_mode.items()}
 
 
+def gzip_stage(
+    py: Path,
+    projects: dict[str, Path],
+    sizes: dict[str, int],
+    resume_at: tuple[int, ...],
+    rounds: int,
+    raw: Path,
+    work: Path,
+) -> dict[str, Any]:
+    """Gzip objects: throughput against gzip.GzipFile + the same parser, a 1000 ms chain against one
+    pass (and bytes fetched against the compressed size), resume time by depth, the package's size.
+    Top-level figures are the worst mode's."""
+    out: dict[str, Any] = {}
+    for mode, project in projects.items():
+        size = str(sizes[f"gzip_{mode}"])
+        log(f"gzip {mode}: throughput and chain, {int(size) / 1e6:.0f} MB decompressed")
+        common = ("--project", str(project), "--mode", mode, "--size", size, "--gzip")
+        tp = measure(py, "throughput", raw / f"gzip-throughput-{mode}.json", *common, "--rounds", str(rounds),
+                     "--work", str(work / f"gzip-{mode}"))  # fmt: skip
+        ch = measure(py, "chain", raw / f"gzip-chain-{mode}.json", *common, "--work", str(work / f"gzip-{mode}"))
+        out[mode] = {
+            "vs_stream_baseline": tp.get("vs_stream_baseline"),
+            "mb_per_s": tp.get("mb_per_s"),
+            "compression_ratio": tp["object_bytes"] / tp["stored_bytes"],
+            "chain_over_single_pass": ch["chain_over_single_pass"],
+            "fetched_over_compressed": ch["fetched_over_size_warm"],
+            "fetched_over_compressed_cold": ch["fetched_over_size_cold"],
+            "chain_hops": ch["chain_hops"],
+            "failures": ch["failures"],
+        }
+        log(f"gzip {mode}: " + ", ".join(f"{k} {fmt(v)}" for k, v in out[mode].items() if k != "failures"))
+    first = next(iter(projects))
+    log(f"gzip resume ({first}): at {', '.join(f'{at / 1e6:.0f} MB' for at in resume_at)}")
+    rs = measure(py, "resume", raw / "gzip-resume.json", "--project", str(projects[first]), "--mode", first,
+                 "--at", ",".join(map(str, resume_at)), "--work", str(work / "gzip-resume"))  # fmt: skip
+    by_size = rs["resume_ms_by_size"]
+    per_mode = [out[m] for m in projects]
+    out.update(
+        vs_stream_baseline=min((m["vs_stream_baseline"] or 0.0) for m in per_mode),
+        chain_over_single_pass=max((m["chain_over_single_pass"] or float("inf")) for m in per_mode),
+        fetched_over_compressed=max((m["fetched_over_compressed"] or float("inf")) for m in per_mode),
+        resume_ms_by_size=by_size,
+        resume_deepest_over_shallowest=by_size[str(max(resume_at))] / by_size[str(min(resume_at))],
+        resume=without_samples(rs),
+        package_mb=package_mb(py, projects[first]),
+    )
+    log(
+        f"gzip: resume ms {', '.join(f'{int(k) / 1e6:.0f} MB {v:.1f}' for k, v in by_size.items())}; "
+        f"package {out['package_mb']:.1f} MB"
+    )
+    return out
+
+
+def without_samples(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k != "samples_ms"}
+
+
+def package_mb(py: Path, project: Path) -> float:
+    """What `sam build` puts in the function's package, unzipped: the project's package and the files
+    of its pinned runtime requirements (as installed in the bench environment). Gzip adds no library:
+    zlib comes with the runtime."""
+    (package,) = [p for p in (project / "src").iterdir() if (p / "requirements.txt").exists()]
+    names = [
+        line.split("#", 1)[0].split("==", 1)[0].strip()
+        for line in (package / "requirements.txt").read_text().splitlines()
+        if line.split("#", 1)[0].strip()
+    ]
+    code = (
+        "import importlib.metadata as m, sys\n"
+        "total = 0\n"
+        "for name in sys.argv[1:]:\n"
+        "    for f in m.distribution(name).files or []:\n"
+        "        p = f.locate()\n"
+        "        if p.is_file() and '__pycache__' not in p.parts:\n"
+        "            total += p.stat().st_size\n"
+        "print(total)\n"
+    )
+    deps = int(subprocess.run([str(py), "-c", code, *names], check=True, capture_output=True, text=True).stdout)
+    own = sum(f.stat().st_size for f in package.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+    return (deps + own) / 1e6
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small objects, 2 rounds (a smoke run, not for numbers)")
     ap.add_argument("--modes", default=",".join(MODES))
-    ap.add_argument("--skip", default="", help="comma-separated: throughput,chain,overruns,import,rss")
+    ap.add_argument("--skip", default="", help="comma-separated: throughput,chain,gzip,overruns,import,rss")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     args = ap.parse_args()
     preset = "quick" if args.quick else "full"
@@ -415,6 +510,8 @@ def main() -> int:
         )
         results["rss_growth_mb"] = rss["rss_growth_mb"]
         results["rss"] = rss
+    if "gzip" not in skip:
+        results["gzip"] = gzip_stage(py, projects, sizes, RESUME_AT[preset], rounds, raw, work)
     # The load the timed measurements shared the machine with; the overrun stage, last, loads it on purpose.
     load_at_end = load_average()
     if "overruns" not in skip:

@@ -35,8 +35,9 @@ def run_status(s3: Any, bucket: str, run_id: str, cfg: Any) -> dict[str, Any]:
         "source": asdict(cp.source),
         "hop": cp.hop,
         "code_version": cp.code_version or "unpublished ($LATEST)",
-        "offset": cp.offset,
+        "offset": cp.offset if cp.gzip is None else cp.gzip.compressed,  # how far through the object
         "size": cp.source.size,
+        **({} if cp.gzip is None else {"decompressed_offset": cp.offset}),
         "records": cp.records,
         "bad_records": cp.bad_records,
         "output_items": cp.output_items,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gzip
 import importlib
 import json
 import random
@@ -26,6 +27,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -129,6 +131,15 @@ def generate(mode: str, n: int, version: str, seed: int) -> Generated:
 {%- endif %}
 
 
+def gzip_members(plain: bytes, cuts: list[int], levels: list[int]) -> bytes:
+    """`plain` gzip-compressed as members split at `cuts` (one member when there are none), the
+    i-th at levels[i % len(levels)]: what concatenated .gz files or bgzip produce."""
+    edges = [0, *sorted({c for c in cuts if 0 < c < len(plain)}), len(plain)]
+    return b"".join(
+        gzip.compress(plain[a:b], levels[i % len(levels)], mtime=0) for i, (a, b) in enumerate(pairwise(edges))
+    )
+
+
 def tags_in_output(mode: str, output: bytes) -> list[tuple[str, int]]:
     """(version, id) of every record in a committed output, read without the handler's code."""
 {%- if cookiecutter.processing_mode == "bytes" %}
@@ -172,7 +183,7 @@ def single_pass(mode: str, data: bytes, env: dict[str, str]) -> tuple[bytes, int
     config = deployed_package("config")
     records = deployed_package("records")
     cfg = config.Config.from_env({"INPUT_PREFIX": project.INPUT_PREFIX, "INPUT_SUFFIX": project.INPUT_SUFFIX, **env})
-    reader = records.RecordReader(iter([data]), 0, 0, {}, len(data), cfg)
+    reader = records.RecordReader(iter([data]), 0, 0, {}, cfg)
     state = passthrough.initial_state()
     out: list[bytes] = []
     n = bad = 0

@@ -44,6 +44,10 @@ def render(status: dict[str, Any]) -> str:
         if status.get("code_version"):
             lines.append(f"  version      {status['code_version']} (the function version the run is pinned to)")
         lines.append(f"  offset       {offset} / {size} bytes ({pct:.1f}%)")
+        if status.get("decompressed_offset") is not None:
+            lines.append(
+                f"  gzip         decompressed byte {status['decompressed_offset']} (the offset above is compressed)"
+            )
     if status.get("records") is not None:
         lines.append(
             f"  records      {status['records']}   bad records {status.get('bad_records')}"

@@ -8,11 +8,14 @@ bytes whatever the user's state weighs, and lets a tampered payload be caught ra
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from .inflate import WINDOW, AccessPoint
 from .layout import RunLayout, check_run_id
 from .s3util import S3Client, exists, is_missing, is_precondition_failed, put_if_absent
 from .state_codec import StateError, check_result, decode_tagged, encode
@@ -71,13 +74,24 @@ class Checkpoint:
     attempt: str = ""
     stalls: int = 0
     code_version: str = ""  # the function version the run is pinned to ("" = unpublished code)
+    # A gzip object's access point: where this hop resumes inflating (offset, line and the records
+    # count the decompressed stream). None for an object read as it is.
+    gzip: AccessPoint | None = None
     schema: int = SCHEMA_VERSION
+
+    @property
+    def position(self) -> str:
+        """Where the run stands, for messages: in the object, or in its decompression."""
+        if self.gzip is None:
+            return f"byte {self.offset} of {self.source.size}"
+        return f"decompressed byte {self.offset} (compressed byte {self.gzip.compressed} of {self.source.size})"
 
     def to_json(self) -> bytes:
         """The checkpoint as JSON; the user's state through the codec that keeps it exact, the
         result as plain JSON (it goes to the manifest): a StateError says what cannot cross."""
-        doc = asdict(replace(self, state={}))  # asdict would deep-copy the state for nothing
+        doc = asdict(replace(self, state={}, gzip=None))  # asdict would deep-copy the state for nothing
         doc["state"] = encode(self.state)
+        doc["gzip"] = None if self.gzip is None else _point_doc(self.gzip)
         if self.result is not None:
             check_result(self.result, "the result of finish()")
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
@@ -128,10 +142,12 @@ class Checkpoint:
                 attempt=_typed(doc, "attempt", str),
                 stalls=_typed(doc, "stalls", int),
                 code_version=_typed({"code_version": "", **doc}, "code_version", str),  # older runs: unpinned
+                gzip=_point(_typed({"gzip": None, **doc}, "gzip", (dict, type(None)))),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"checkpoint {where} is malformed: {exc}") from None
-        if checkpoint.hop < 0 or not 0 <= checkpoint.offset <= checkpoint.source.size:
+        bound = checkpoint.source.size if checkpoint.gzip is None else checkpoint.offset
+        if checkpoint.hop < 0 or not 0 <= checkpoint.offset <= bound:
             raise CheckpointError(
                 f"checkpoint {where}: hop {checkpoint.hop} / offset {checkpoint.offset} out of range "
                 f"for an object of {checkpoint.source.size} bytes"
@@ -151,6 +167,31 @@ def _typed(doc: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any
     if not isinstance(value, kind):
         raise TypeError(f"{name!r} must be {kind}, got {type(value).__name__}")
     return value
+
+
+def _point_doc(point: AccessPoint) -> dict[str, Any]:
+    return {**asdict(replace(point, window=b"")), "window": base64.b64encode(point.window).decode()}
+
+
+def _point(doc: dict[str, Any] | None) -> AccessPoint | None:
+    if doc is None:
+        return None
+    try:
+        window = base64.b64decode(_typed(doc, "window", str), validate=True)
+    except binascii.Error:
+        raise ValueError("'window' is not base64") from None
+    point = AccessPoint(
+        compressed=_typed(doc, "compressed", int),
+        bits=_typed(doc, "bits", int),
+        decompressed=_typed(doc, "decompressed", int),
+        window=window,
+        member_crc=_typed(doc, "member_crc", int),
+        member_size=_typed(doc, "member_size", int),
+        in_member=_typed(doc, "in_member", bool),
+    )
+    if not (0 <= point.bits < 8 and point.compressed >= 0 and len(window) <= WINDOW and point.member_size >= 0):
+        raise ValueError(f"the gzip access point is out of range: {point.compressed}/{point.bits}")
+    return point
 
 
 def _part(doc: Any) -> Part:

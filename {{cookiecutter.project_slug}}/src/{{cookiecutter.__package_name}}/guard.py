@@ -33,14 +33,14 @@ def check_before_hop(checkpoint: Checkpoint, cfg: Config, now: float | None = No
     if checkpoint.hop >= cfg.max_hops:
         raise DepthExceededError(
             f"run {checkpoint.run_id} reached the depth guard: hop {checkpoint.hop} would exceed "
-            f"MAX_HOPS={cfg.max_hops} at byte {checkpoint.offset} of {checkpoint.source.size}. "
+            f"MAX_HOPS={cfg.max_hops} at {checkpoint.position}. "
             "Raise MAX_HOPS (or the timeout) and resume the run"
         )
     elapsed = (time.time() if now is None else now) - checkpoint.started_at
     if elapsed > cfg.max_run_seconds:
         raise RunBudgetExceededError(
             f"run {checkpoint.run_id} exceeded its run budget: {elapsed:.0f} s since it started, "
-            f"MAX_RUN_SECONDS={cfg.max_run_seconds}, at byte {checkpoint.offset} of {checkpoint.source.size}"
+            f"MAX_RUN_SECONDS={cfg.max_run_seconds}, at {checkpoint.position}"
         )
 
 
@@ -81,7 +81,7 @@ def check_progress(
             "the function timeout (or look for what slows S3 round trips or the CPU)"
         )
         raise NoProgressError(
-            f"run {checkpoint.run_id} made no progress in {stalls} hops in a row: still at byte "
-            f"{checkpoint.offset} of {checkpoint.source.size} after hop {checkpoint.hop} ({detail}). {cause}"
+            f"run {checkpoint.run_id} made no progress in {stalls} hops in a row: still at "
+            f"{checkpoint.position} after hop {checkpoint.hop} ({detail}). {cause}"
         )
     return stalls

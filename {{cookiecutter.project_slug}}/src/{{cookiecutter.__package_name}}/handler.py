@@ -24,9 +24,11 @@ from .batch import InputFormatError, RecordTooLargeError
 from .checkpoint import PAYLOAD_KIND, Checkpoint, CheckpointError, CheckpointStore, ObjectRef, Pointer
 from .config import Config
 from .deadline import HopClock, LambdaContext, PublishRate
+from .decoded import DecodedSource
 from .etag_cache import EtagCache
 from .guard import DepthExceededError, RunStopped, check_before_hop, check_progress
 from .hop import NO_TIME_TO_READ, HopTotals, HopWork, read_until_margin
+from .inflate import GzipError
 from .layout import RunLayout, check_run_id, run_id_for
 from .records import MODE, OUTPUT_EXT, RecordReader, read_size
 from .runs import RESUME_KIND, mark_launched, read_outcome, record_outcome, write_manifest
@@ -66,7 +68,7 @@ class RunEndedError(Exception):
 
 
 # Errors that end a run for good (retrying cannot help); anything else is left to Lambda's retries.
-RUN_ENDING = (RunStopped, ObjectChangedError, InputFormatError, RecordTooLargeError, StateError)
+RUN_ENDING = (RunStopped, ObjectChangedError, InputFormatError, RecordTooLargeError, StateError, GzipError)
 
 
 def make_handler(fn: Function) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
@@ -251,16 +253,17 @@ def _process(
     clock = HopClock(context, cfg.min_margin_ms, cfg.margin_factor, rtt_ms, fn.publish_rate)
     attempt = uuid.uuid4().hex[:12]
     source = ObjectSource(s3, cp.source, fn.cache, read_size(cfg))
-    reader = RecordReader(source.chunks(cp.offset), cp.offset, cp.line, dict(cp.reader_context), cp.source.size, cfg)
+    decoded = DecodedSource(source, cp.gzip)
+    reader = RecordReader(decoded.chunks(cp.offset), cp.offset, cp.line, dict(cp.reader_context), cfg)
     sink = AttemptSink(
         s3, store.bucket, store.layout, cp.hop, attempt, OUTPUT_EXT, cfg.part_bytes, cfg.quarantine_raw_bytes,
         clock.record_put,
     )  # fmt: skip
     state = copy.deepcopy(cp.state)
     work = read_until_margin(
-        reader, fn.process.process_batch, state, sink, source, clock, cfg, HopWork(cp.offset, cp.line)
+        reader, fn.process.process_batch, state, sink, decoded, clock, cfg, HopWork(cp.offset, cp.line)
     )
-    source.keep_tail(work.offset)
+    decoded.keep_tail(work.offset)
     why = f"{clock.remaining_ms()} ms left after {clock.slowest_batch_ms:.0f} ms batches"
     stalls = check_progress(
         cp, work.offset, work.done, cfg.max_stalls, why, cold=not fn.ran_a_hop, read=work.stop != NO_TIME_TO_READ
@@ -268,12 +271,12 @@ def _process(
     fn.ran_a_hop = True
     sink.flush()
     result = fn.process.finish(state) if work.done else None
-    nxt = _next_checkpoint(cp, work, state, result, attempt, stalls, source, reader, sink)
+    nxt = _next_checkpoint(cp, work, state, result, attempt, stalls, decoded, reader, sink)
     committed = _commit(store, nxt)
     hop_log = {
         "offset": work.offset, "size": cp.source.size, "records": work.totals.records, "bad_records": work.totals.bad,
         "bytes_fetched": source.bytes_fetched, "cache_hit": source.cache_hit, "stop": work.stop,
-        "remaining_ms": clock.remaining_ms(),
+        "remaining_ms": clock.remaining_ms(), **({"compressed_offset": nxt.gzip.compressed} if nxt.gzip else {}),
     }  # fmt: skip
     if committed is None:
         logger.info("hop lost the commit race; its output is discarded", extra=hop_log)
@@ -297,7 +300,7 @@ def _next_checkpoint(
     result: dict[str, Any] | None,
     attempt: str,
     stalls: int,
-    source: ObjectSource,
+    decoded: DecodedSource,
     reader: RecordReader,
     sink: AttemptSink,
 ) -> Checkpoint:
@@ -308,7 +311,7 @@ def _next_checkpoint(
         records=cp.records + totals.records,
         bad_records=cp.bad_records + totals.bad,
         output_items=cp.output_items + totals.items,
-        bytes_fetched=cp.bytes_fetched + source.bytes_fetched,
+        bytes_fetched=cp.bytes_fetched + decoded.source.bytes_fetched,
         invocations=cp.invocations + 1,
         reader_context=reader.context,
         state=state,
@@ -319,6 +322,7 @@ def _next_checkpoint(
         last_stop=work.stop,
         attempt=attempt,
         stalls=stalls,
+        gzip=decoded.point_at(work.offset),
     )
 
 
@@ -417,7 +421,7 @@ def _end_run(
         start_run(fn, ref, context, inline=False)
         return {"run_id": cp.run_id, "status": "abandoned", "superseded_by": new_run}
     if not str(exc).startswith(f"run {cp.run_id}"):
-        exc.args = (f"run {cp.run_id} failed at hop {cp.hop} (byte {cp.offset} of {cp.source.size}): {exc}",)
+        exc.args = (f"run {cp.run_id} failed at hop {cp.hop} ({cp.position}): {exc}",)
     record_outcome(s3, store.bucket, store.layout, "failed", str(exc), type(exc).__name__, cp)
     metrics.add_metric(name="RunsFailed", unit=MetricUnit.Count, value=1)
     if isinstance(exc, DepthExceededError):

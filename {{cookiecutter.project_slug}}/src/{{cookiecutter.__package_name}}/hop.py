@@ -11,9 +11,10 @@ from typing import Any
 
 from .config import Config
 from .deadline import HopClock
+from .decoded import DecodedSource
+from .inflate import GzipError
 from .records import RecordReader, encode_output
 from .sink import AttemptSink
-from .source import ObjectSource
 
 # Batches stop growing at about this much input. Between the reader making a batch's records and
 # process_batch using them, they must stay in the CPU cache: measured with bench/ (make bench), a
@@ -26,6 +27,9 @@ END_OF_OBJECT = "end of object"
 # The hop began with less time left than committing needs (a loaded machine, a slow S3 round trip):
 # it read nothing, which says nothing about the records.
 NO_TIME_TO_READ = "no time to read"
+# The gzip stream is corrupt or truncated in the batch after the last one read: the hop commits
+# what came before, and the next hop, which meets the error first thing, fails the run.
+BAD_GZIP_AHEAD = "bad gzip ahead"
 
 
 @dataclass
@@ -51,31 +55,38 @@ def read_until_margin(
     process_batch: ProcessBatch,
     state: dict[str, Any],
     sink: AttemptSink,
-    source: ObjectSource,
+    source: DecodedSource,
     clock: HopClock,
     cfg: Config,
     work: HopWork,
 ) -> HopWork:
     batch_size = cfg.first_batch_records
     target_ms = min(float(cfg.target_batch_ms), clock.remaining_ms() / 25)
-    totals = work.totals
+    totals, start = work.totals, work.offset
     if clock.began_out_of_time():
         work.stop = NO_TIME_TO_READ
         return work
     while True:
         t0 = time.perf_counter()
         overhead_before = source.setup_ms + sink.put_ms
-        batch = reader.read_batch(batch_size, clock.out_of_time)
+        try:
+            batch = reader.read_batch(batch_size, clock.out_of_time)
+        except GzipError:
+            if work.offset == start:
+                raise
+            work.stop = BAD_GZIP_AHEAD
+            return work
         if batch.records:
             out = process_batch(batch.records, state)
             sink.add(encode_output(out), len(out))
             totals.items += len(out)
         if batch.bad:
-            sink.add_bad(batch.bad)
+            sink.add_bad(batch.bad, source.where())
         totals.records += len(batch.records)
         totals.bad += len(batch.bad)
         consumed = batch.offset - work.offset
         work.offset, work.line = batch.offset, batch.line
+        source.release(work.offset)
         # Opening the stream and uploading a full part are one-off costs (the commit estimate
         # covers the last part); the margin and the batch size are about the batches to come.
         ms = (time.perf_counter() - t0) * 1000 - (source.setup_ms + sink.put_ms - overhead_before)

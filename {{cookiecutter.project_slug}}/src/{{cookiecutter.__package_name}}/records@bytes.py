@@ -25,12 +25,9 @@ def read_size(cfg: Config) -> int:
 
 
 class RecordReader:
-    def __init__(
-        self, chunks: Iterator[bytes], offset: int, line: int, context: dict[str, Any], size: int, cfg: Config
-    ) -> None:
+    def __init__(self, chunks: Iterator[bytes], offset: int, line: int, context: dict[str, Any], cfg: Config) -> None:
         self._chunks = chunks
         self._offset = offset
-        self._size = size
         self._chunk = cfg.bytes_chunk_size
         self._pending = b""
         self._pos = 0  # where the unread part of _pending starts
@@ -61,16 +58,20 @@ class RecordReader:
         records = batch.records
         taken = 0
         limit = max(self._chunk, BATCH_BYTES)
-        while len(records) < max_records and taken < limit and self._offset < self._size:
-            record = self._take(min(self._chunk, self._size - self._offset))
+        # The end is where the bytes run out: a gzip object's decompressed size is not known ahead.
+        while len(records) < max_records and taken < limit:
+            record = self._take(self._chunk)
             if not record:
+                batch.eof = True
                 break
             records.append(record)
             self._offset += len(record)
             taken += len(record)
+            if len(record) < self._chunk:
+                batch.eof = True
+                break
             if out_of_time():
                 break
-        batch.eof = self._offset >= self._size
         batch.offset = self._offset
         return batch
 

@@ -142,9 +142,7 @@ class _Window:
 
 
 class RecordReader:
-    def __init__(
-        self, chunks: Iterator[bytes], offset: int, line: int, context: dict[str, Any], size: int, cfg: Config
-    ) -> None:
+    def __init__(self, chunks: Iterator[bytes], offset: int, line: int, context: dict[str, Any], cfg: Config) -> None:
         if offset == 0 and "newline" not in context:
             chunks, newline = _detect_newline(chunks)
             if newline == "cr":  # kept for later hops; LF or CRLF needs no note

@@ -85,9 +85,7 @@ def _why_bad(raw: bytes, exc: Exception) -> str:
 
 
 class RecordReader:
-    def __init__(
-        self, chunks: Iterator[bytes], offset: int, line: int, context: dict[str, Any], size: int, cfg: Config
-    ) -> None:
+    def __init__(self, chunks: Iterator[bytes], offset: int, line: int, context: dict[str, Any], cfg: Config) -> None:
         self._buf = LineBuffer(chunks, offset, cfg.max_record_bytes)
         self._max_line = cfg.max_record_bytes
         self._too_long = f"line longer than MAX_RECORD_BYTES ({cfg.max_record_bytes})"

@@ -100,9 +100,9 @@ class AttemptSink:
     def add(self, encoded: bytes, items: int) -> None:
         self._output.add(encoded, items)
 
-    def add_bad(self, bad: list[BadRecord]) -> None:
+    def add_bad(self, bad: list[BadRecord], where: dict[str, int] | None = None) -> None:
         if bad:
-            docs = (json.dumps(b.to_doc(self.raw_limit), ensure_ascii=False) for b in bad)
+            docs = (json.dumps({**b.to_doc(self.raw_limit), **(where or {})}, ensure_ascii=False) for b in bad)
             self._bad.add(("\n".join(docs) + "\n").encode(), len(bad))
 
     def flush(self) -> None:

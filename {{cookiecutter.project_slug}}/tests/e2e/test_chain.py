@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from devtools.soak import gzip_members
+
 from .conftest import Runner, make_input, sized
 
 pytestmark = pytest.mark.e2e
@@ -75,6 +77,26 @@ def test_faults_do_not_change_the_result(run_chain: Runner, chain_input: bytes, 
     assert summary["uncommitted_output"] == [], "only the manifest and the parts it lists may be visible"
     injected = summary["kills"] + summary["duplicates"] + summary["recycles"]
     assert injected > 0, "with these probabilities over dozens of invocations some fault must fire"
+
+
+def test_a_gzip_input_commits_what_the_plain_one_does(run_chain: Runner, chain_input: bytes) -> None:
+    """The same bytes gzip-compressed in two members, through hops that resume inflating from their
+    access points, under kills, duplicates and recycles: the plain input's output and result."""
+    ref_summary, ref_output = _reference(run_chain, chain_input)
+    compressed = gzip_members(chain_input, [len(chain_input) // 2], [6, 1])
+    summary, output = run_chain(
+        compressed,
+        timeout_ms=chain_timeout_ms(ref_summary),
+        faults="kill:0.2,duplicate:0.25,recycle:0.5,retries:6",
+        seed=4,
+    )
+    assert summary["status"] == "succeeded", summary.get("error")
+    assert summary["hops"] > 2, "the timeout must cut this input into several hops"
+    assert output == ref_output
+    for key in ("records", "bad_records", "output_items", "result"):
+        assert summary[key] == ref_summary[key], key
+    assert summary["object_size"] == len(compressed)
+    assert summary["uncommitted_output"] == []
 
 
 def test_only_committed_output_is_visible_after_faults(run_chain: Runner, chain_input: bytes) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 
 import pytest
+
+from tests.unit.harness import as_plain
 
 from {{ cookiecutter.__package_name }}.guard import NoProgressError
 
@@ -30,7 +33,10 @@ def test_blank_lines_only(h: Harness) -> None:
 
 @pytest.mark.parametrize(
     ("data", "what"),
-    [(gzip.compress(b'{"a":1}\n', mtime=0), "gzip-compressed data"), (b"\x89PNG\r\n\x1a\n" + bytes(20), "a PNG image")],
+    [
+        (gzip.compress(gzip.compress(b'{"a":1}\n', mtime=0), mtime=0), "gzip-compressed data"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(20), "a PNG image"),
+    ],
 )
 def test_binary_upload_fails_the_run_clearly(h: Harness, data: bytes, what: str) -> None:
     status = failed_run(h, data)
@@ -66,3 +72,8 @@ def test_max_record_bytes_does_not_depend_on_where_the_line_falls(h: Harness) ->
     second = finished_run(h, pad + long + b'{"id":1}\n')  # the same line across the chunk boundary
     assert first.bad_records == second.bad_records == 1
     assert [(b["reason"], b["length"]) for b in first.bad] == [(b["reason"], b["length"]) for b in second.bad]
+
+
+def test_a_gzip_upload_is_read_decompressed(h: Harness) -> None:
+    plain = b'{"a":1}\nnot json\n{"b":[2]}\n'
+    assert as_plain(finished_run(h, gzip.compress(plain, mtime=0))) == replace(finished_run(h, plain), hops=0)

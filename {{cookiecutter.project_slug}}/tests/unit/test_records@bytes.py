@@ -42,7 +42,7 @@ def test_out_of_time_still_makes_progress() -> None:
     from {{ cookiecutter.__package_name }}.records import RecordReader
 
     cfg = dataclasses.replace(CFG, bytes_chunk_size=4)
-    reader = RecordReader(iter([b"abcdefghij"]), 0, 0, {}, 10, cfg)
+    reader = RecordReader(iter([b"abcdefghij"]), 0, 0, {}, cfg)
     batch = reader.read_batch(100, lambda: True)
     assert batch.records == [b"abcd"]
     assert batch.offset == 4
@@ -66,7 +66,7 @@ def test_small_records_from_big_reads_copy_each_byte_once() -> None:
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
-        reader = RecordReader(iter([data]), 0, 0, {}, len(data), cfg)
+        reader = RecordReader(iter([data]), 0, 0, {}, cfg)
         taken = 0
         while not (batch := reader.read_batch(64, lambda: False)).eof:
             taken += sum(len(r) for r in batch.records)

@@ -130,7 +130,7 @@ def test_skipping_an_over_long_line_checks_the_clock_and_resumes(newline_at_end:
     records, bad, stops = [], [], []
     offset, line, context = 0, 0, {}
     for _ in range(1000):
-        reader = RecordReader(chunked(data[offset:], 4096), offset, line, dict(context), len(data), cfg)
+        reader = RecordReader(chunked(data[offset:], 4096), offset, line, dict(context), cfg)
         ticks = itertools.count()
         batch = reader.read_batch(5, lambda ticks=ticks: next(ticks) >= 3)  # out of time after 3 clock checks
         records += batch.records
