@@ -23,11 +23,13 @@ OTHER_COMPRESSION = (
     (b"\x28\xb5\x2f\xfd", "zstd-compressed"),
 )
 _SNIFF = 6  # bytes enough to tell every format above
+GZIP_DEFLATE = GZIP_MAGIC + b"\x08"  # the only compression method gzip defines
+COMPRESSED = (GZIP_DEFLATE, *(magic for magic, _ in OTHER_COMPRESSION))  # what is not read as it is
 
 
 def sniff(head: bytes) -> bool:
     """True for gzip; raises for a compressed format that is not supported; False for the rest."""
-    if head.startswith(GZIP_MAGIC):
+    if head.startswith(GZIP_DEFLATE):
         return True
     for magic, what in OTHER_COMPRESSION:
         if head.startswith(magic):
