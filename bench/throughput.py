@@ -20,7 +20,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -108,20 +108,7 @@ def contenders(
     elif mode == "jsonl":
 
         def stream() -> int:
-            loads = json.loads
-            n = 0
-            rest = b""
-            for chunk in body().iter_chunks(CHUNK):
-                lines = (rest + chunk).split(b"\n")
-                rest = lines.pop()
-                for line in lines:
-                    if line.strip():
-                        loads(line)
-                        n += 1
-            if rest.strip():
-                loads(rest)
-                n += 1
-            return n
+            return json_lines(body().iter_chunks(CHUNK))
 
         def naive() -> int:
             data = body().read()
@@ -155,6 +142,24 @@ def contenders(
     return {"fns": fns, "reset": reset_handler}
 
 
+def json_lines(chunks: Iterable[bytes]) -> int:
+    """The JSON Lines stream baseline: split the chunks into lines, json.loads each non-blank one."""
+    loads = json.loads
+    n = 0
+    rest = b""
+    for chunk in chunks:
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            if line.strip():
+                loads(line)
+                n += 1
+    if rest.strip():
+        loads(rest)
+        n += 1
+    return n
+
+
 def gzip_stream(mode: str, body: Callable[[], Any], chunk_size: int) -> Callable[[], int]:
     """The baseline for a gzip object: `gzip.GzipFile` over the streamed body, then the same parser
     as the plain stream baseline (it cannot resume, which the handler can)."""
@@ -167,17 +172,7 @@ def gzip_stream(mode: str, body: Callable[[], Any], chunk_size: int) -> Callable
                 for _row in csv.DictReader(io.TextIOWrapper(unzipped, encoding="utf-8", newline="")):
                     n += 1
             elif mode == "jsonl":
-                loads, rest = json.loads, b""
-                while chunk := unzipped.read(CHUNK):
-                    lines = (rest + chunk).split(b"\n")
-                    rest = lines.pop()
-                    for line in lines:
-                        if line.strip():
-                            loads(line)
-                            n += 1
-                if rest.strip():
-                    loads(rest)
-                    n += 1
+                n = json_lines(iter(lambda: unzipped.read(CHUNK), b""))
             else:
                 while unzipped.read(chunk_size):
                     n += 1
