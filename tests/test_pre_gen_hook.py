@@ -283,7 +283,7 @@ def deployed_config() -> ModuleType:
 # Prefix-like strings over the characters that decide the rule: written-key letters, one that
 # written keys never use (uppercase), the separators and the written extensions' pieces.
 _KEY_PIECES = st.sampled_from(
-    ["a", "b", "Z", "/", ".", "-", "_", "json", "jsonl", "bin", "l", "n", "processed/", "_state/"]
+    ["a", "b", "Z", "/", ".", "-", "_", "json", "jsonl", "bin", "l", "n", "gz", "processed/", "_state/"]
 )
 _KEYS = st.lists(_KEY_PIECES, max_size=6).map("".join)
 
@@ -299,6 +299,7 @@ def test_loop_rule_is_the_deployed_one(
     assert pre_hook.filter_matches_writes(input_prefix, input_suffix, written_prefix) == config.filter_matches_writes(
         input_prefix, input_suffix, written_prefix
     )
+    assert pre_hook.trigger_suffixes(input_suffix) == config.trigger_suffixes(input_suffix)
 
 
 _CONFIG = deployed_config()

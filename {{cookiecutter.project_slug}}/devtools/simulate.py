@@ -83,7 +83,7 @@ def input_key(path: Path, explicit: str | None) -> str:
     if explicit:
         return explicit
     key = f"{project.INPUT_PREFIX}{path.name}"
-    return key if key.endswith(project.INPUT_SUFFIX) else key + project.INPUT_SUFFIX
+    return key if project.FUNCTION.trigger.matches(key) else key + project.INPUT_SUFFIX
 
 
 def outside_the_trigger(key: str) -> str | None:
@@ -92,7 +92,7 @@ def outside_the_trigger(key: str) -> str | None:
     if trigger.matches(key):
         return None
     return (
-        f"{key!r} is outside the trigger's filter (prefix {trigger.prefix!r}, suffix {trigger.suffix!r}): "
+        f"{key!r} is outside the trigger's filter (prefix {trigger.prefix!r}, suffixes {trigger.suffixes or 'any'}): "
         "S3 sends no event for it, so no run starts, as in AWS"
     )
 

@@ -27,13 +27,25 @@ class TemplateError(ValueError):
 
 @dataclass(frozen=True)
 class Trigger:
-    """The upload filter: only keys with this prefix and suffix start a run."""
+    """The upload filter: keys with this prefix that end with one of the suffixes start a run."""
 
     prefix: str
-    suffix: str
+    suffixes: tuple[str, ...]  # empty: any key
 
     def matches(self, key: str) -> bool:
-        return key.startswith(self.prefix) and key.endswith(self.suffix)
+        return key.startswith(self.prefix) and (not self.suffixes or key.endswith(self.suffixes))
+
+    @property
+    def suffix(self) -> str:
+        """The plain input suffix (the others add a compression extension to it)."""
+        return min(self.suffixes, key=len, default="")
+
+
+@dataclass(frozen=True)
+class LogicalRef:
+    """`!Ref` of a resource (e.g. `Processor.Alias`): only which resource it names matters here."""
+
+    name: str
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,7 @@ class Resolver:
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
         }
+        self.resources = set(template.get("Resources") or {})
         self.conditions = template.get("Conditions") or {}
         self._known: dict[str, bool] = {}
 
@@ -169,6 +182,8 @@ class Resolver:
         if fn == "Ref":
             if arg == "AWS::NoValue":
                 return NO_VALUE
+            if arg not in self.refs and str(arg).partition(".")[0] in self.resources:
+                return LogicalRef(str(arg))
             if arg not in self.refs:
                 raise TemplateError(f"the emulator cannot resolve !Ref {arg} (not a parameter)")
             return self.refs[arg]
@@ -189,6 +204,12 @@ class Resolver:
         if fn == "Fn::Join":
             sep, items = arg
             return str(sep).join(str(v) for v in self.value(items))
+        if fn == "Fn::Select":
+            index, items = arg
+            return self.value(items)[int(self.value(index))]
+        if fn == "Fn::Split":
+            sep, text = arg
+            return str(self.value(text)).split(str(sep))
         if fn == "Fn::Sub":
             text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.value(arg[1]))
             return re.sub(r"\$\{([^}!]+)\}", lambda m: str(self._sub_ref(m.group(1), extra)), text)
@@ -245,23 +266,47 @@ def _function(template: Mapping[str, Any], r: Resolver) -> Function:
         reserved_concurrency=None if reserved is NO_VALUE else int(reserved),
         recursive_loop=str(r.value(props.get("RecursiveLoop", "Terminate"))),
         alias=str(r.value(props.get("AutoPublishAlias", ""))),
-        trigger=_trigger(props.get("Events") or {}, r),
+        trigger=_trigger(template, name, props.get("Events") or {}, r),
     )
 
 
-def _trigger(events: Mapping[str, Any], r: Resolver) -> Trigger:
-    """The prefix and suffix of the function's one upload event (S3 notification or EventBridge)."""
-    for event in events.values():
-        props = event.get("Properties") or {}
-        if event.get("Type") == "S3":
-            found = r.value(props.get("Filter") or {})  # NO_VALUE when the filter is left out
-            rules = found.get("S3Key", {}).get("Rules", []) if isinstance(found, dict) else []
+def _trigger(template: Mapping[str, Any], function: str, events: Mapping[str, Any], r: Resolver) -> Trigger:
+    """The upload filter: a bucket's notifications of the function, or its EventBridge rule."""
+    filters = [*_s3_filters(template, function, r), *_eventbridge_filters(events, r)]
+    if not filters:
+        raise TemplateError("nothing starts a run: no bucket notifies the function and it has no EventBridgeRule")
+    prefixes = {prefix for prefix, _ in filters}
+    if len(prefixes) != 1:
+        raise TemplateError(f"the trigger's filters use several prefixes {sorted(prefixes)}; the emulator needs one")
+    suffixes = tuple(suffix for _, suffix in filters)
+    return Trigger(prefixes.pop(), () if "" in suffixes else suffixes)
+
+
+def _s3_filters(template: Mapping[str, Any], function: str, r: Resolver) -> list[tuple[str, str]]:
+    found = []
+    for res in (template.get("Resources") or {}).values():
+        if res.get("Type") != "AWS::S3::Bucket":
+            continue
+        notify = (res.get("Properties") or {}).get("NotificationConfiguration") or {}
+        for conf in r.value(notify.get("LambdaConfigurations", [])):
+            target = conf.get("Function")
+            if not isinstance(target, LogicalRef) or target.name.partition(".")[0] != function:
+                continue
+            rules = (conf.get("Filter") or {}).get("S3Key", {}).get("Rules", [])
             by_name = {str(rule["Name"]).lower(): str(rule["Value"]) for rule in rules}
-            return Trigger(by_name.get("prefix", ""), by_name.get("suffix", ""))
-        if event.get("Type") == "EventBridgeRule":
-            key = r.value(props["Pattern"]["detail"]["object"]["key"])[0]
+            found.append((by_name.get("prefix", ""), by_name.get("suffix", "")))
+    return found
+
+
+def _eventbridge_filters(events: Mapping[str, Any], r: Resolver) -> list[tuple[str, str]]:
+    found = []
+    for event in events.values():
+        if event.get("Type") != "EventBridgeRule":
+            continue
+        for key in r.value(event["Properties"]["Pattern"]["detail"]["object"]["key"]):
             if "wildcard" in key:
                 prefix, _, suffix = str(key["wildcard"]).partition("*")
-                return Trigger(prefix, suffix)
-            return Trigger(str(key.get("prefix", "")), "")
-    raise TemplateError("the function has no S3 or EventBridgeRule event: nothing would start a run")
+                found.append((prefix, suffix))
+            else:
+                found.append((str(key.get("prefix", "")), ""))
+    return found

@@ -107,9 +107,21 @@ def filter_matches_writes(input_prefix: str, input_suffix: str, written_prefix: 
         return False
     if not input_suffix:
         return True
-    if not set(input_suffix) <= _WRITTEN_ALPHABET:
+    return any(_could_end_a_write(suffix) for suffix in trigger_suffixes(input_suffix))
+
+
+def trigger_suffixes(input_suffix: str) -> tuple[str, ...]:
+    """What uploads must end with to start a run (none: any key). template.yaml's trigger fires
+    for the input suffix and for it plus ".gz" (a compressed upload of the same data)."""
+    if not input_suffix:
+        return ()
+    return (input_suffix,) if input_suffix.endswith(".gz") else (input_suffix, input_suffix + ".gz")
+
+
+def _could_end_a_write(suffix: str) -> bool:
+    if not set(suffix) <= _WRITTEN_ALPHABET:
         return False
-    return any(ext.endswith(input_suffix) or input_suffix.endswith(ext) for ext in WRITTEN_SUFFIXES)
+    return any(ext.endswith(suffix) or suffix.endswith(ext) for ext in WRITTEN_SUFFIXES)
 
 
 def _run_hours(env: Mapping[str, str], default_seconds: int) -> int:

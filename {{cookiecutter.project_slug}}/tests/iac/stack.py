@@ -241,7 +241,7 @@ def emulated(parameters: Mapping[str, str]) -> Any:
     """The stack as the emulator and `make deploy` resolve template.yaml (devtools.stack_template)."""
     from devtools import stack_template
 
-    return stack_template.load(PROJECT, " ".join(f"{k}={v}" for k, v in parameters.items()))
+    return stack_template.load(PROJECT, [f"{k}={v}" for k, v in parameters.items()], complete=False)
 
 
 def find_sam() -> str | None:

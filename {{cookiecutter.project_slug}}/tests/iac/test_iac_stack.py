@@ -396,29 +396,39 @@ def _trigger_matcher(deployed: Deployed, translated: dict[str, Any]) -> Any:
     assert len(buckets) + len(rules) == 1, "expected one trigger: the bucket notification or an EventBridge rule"
     if buckets:
         bucket = next(iter(buckets.values()))["Properties"]
-        configs = bucket["NotificationConfiguration"]["LambdaConfigurations"]
-        assert len(configs) == 1
-        conf = configs[0]
-        assert conf["Event"] == "s3:ObjectCreated:*"
-        assert conf["Function"] == {"Ref": _alias(translated)}, "the trigger invokes the live alias"
-        # The filter is an !If over the prefix and suffix parameters: resolve it as CloudFormation would.
+        # The configurations are an !If over the prefix and suffix parameters: resolve them as
+        # CloudFormation would (moto does not apply a bucket's NotificationConfiguration).
         from devtools import stack_template
 
         view = emulated(deployed.parameters)
-        found = stack_template.Resolver(translated, view.parameters, STACK, REGION).value(conf["Filter"])
-        rules = found["S3Key"]["Rules"] if isinstance(found, dict) else []
-        filt = {r["Name"].lower(): r["Value"] for r in rules}
-        assert (filt.get("prefix", ""), filt.get("suffix", "")) == (
-            view.function.trigger.prefix,
-            view.function.trigger.suffix,
-        )
-        # S3 may be told to invoke the function (moto made the permission)
-        policy = json.loads(deployed.client("lambda").get_policy(FunctionName=FUNCTION_NAME)["Policy"])
-        principals = [s["Principal"] for s in policy["Statement"]]
-        assert {"Service": "s3.amazonaws.com"} in principals
+        resolver = stack_template.Resolver(translated, view.parameters, STACK, REGION)
+        configs = resolver.value(bucket["NotificationConfiguration"]["LambdaConfigurations"])
+        filters = []
+        for conf in configs:
+            assert conf["Event"] == "s3:ObjectCreated:*"
+            assert conf["Function"] == stack_template.LogicalRef(_alias(translated)), "the trigger invokes the alias"
+            rules = {
+                r["Name"].lower(): r["Value"] for r in (conf.get("Filter") or {}).get("S3Key", {}).get("Rules", [])
+            }
+            filters.append((rules.get("prefix", ""), rules.get("suffix", "")))
+        trigger = view.function.trigger
+        assert sorted(filters) == sorted((trigger.prefix, s) for s in trigger.suffixes or [""])
+        # S3 rejects overlapping filters: one configuration's suffix may not end another's
+        suffixes = [s for _, s in filters]
+        assert not any(a != b and a.endswith(b) for a in suffixes for b in suffixes)
+        assert len(set(suffixes)) == len(suffixes)
+        # S3 may invoke the function's live alias, from this bucket of this account only (moto keeps
+        # an alias's permissions on the function)
+        permissions = resources_of(translated, "AWS::Lambda::Permission").values()
+        assert [p["Properties"]["FunctionName"] for p in permissions] == [{"Ref": _alias(translated)}]
+        statements = json.loads(deployed.client("lambda").get_policy(FunctionName=FUNCTION_NAME)["Policy"])["Statement"]
+        s3_statements = [s for s in statements if s["Principal"] == {"Service": "s3.amazonaws.com"}]
+        assert len(s3_statements) == 1
+        assert s3_statements[0]["Condition"]["ArnLike"]["AWS:SourceArn"] == f"arn:aws:s3:::{_bucket(deployed)}"
+        assert s3_statements[0]["Condition"]["StringEquals"]["AWS:SourceAccount"] == ACCOUNT
 
         def s3_match(key: str) -> bool:
-            return key.startswith(filt.get("prefix", "")) and key.endswith(filt.get("suffix", ""))
+            return any(key.startswith(prefix) and key.endswith(suffix) for prefix, suffix in filters)
 
         return s3_match
     events = deployed.client("events")
@@ -461,6 +471,7 @@ def test_trigger_fires_for_input_and_never_for_what_the_function_writes(
     assert not matches(f"elsewhere/data{suffix}")
     if suffix:
         assert not matches(f"{inp}data{suffix}.tmp")
+        assert matches(f"{inp}data{suffix}.gz"), "a gzip upload of the same data starts a run too"
     for key in _written_keys(env):
         assert key.startswith((env["OUTPUT_PREFIX"], env["STATE_PREFIX"]))
         assert not matches(key), f"{key} would start a run: a loop through S3"

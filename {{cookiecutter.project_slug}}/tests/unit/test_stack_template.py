@@ -4,14 +4,17 @@ anything is deployed."""
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from devtools import params, stack_template
+from devtools import params, project, stack_template
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -24,8 +27,28 @@ def test_defaults_resolve_to_the_function_the_template_declares() -> None:
     assert fn.env["MAX_HOPS"] == stack.parameters["MaxHops"]
     assert fn.memory_mb == int(stack.parameters["MemorySize"])
     assert (fn.trigger.prefix, fn.trigger.suffix) == (stack.parameters["InputPrefix"], stack.parameters["InputSuffix"])
+    assert fn.env["INPUT_SUFFIX"] == stack.parameters["InputSuffix"]
     assert fn.recursive_loop == "Allow"
     assert fn.alias == "live"
+
+
+_SUFFIX_PIECES = st.sampled_from([".csv", ".jsonl", ".gz", "gz", ".", "z", "g", "-", "(1)", "/", "Ab9!_'"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(prefix=st.sampled_from(["", "in/", "a/b(1)/"]), suffix=st.lists(_SUFFIX_PIECES, max_size=4).map("".join))
+def test_the_trigger_fires_for_the_suffixes_the_loop_rule_checks(prefix: str, suffix: str) -> None:
+    """template.yaml's conditions (which tell whether InputSuffix ends in ".gz") and config.py's
+    trigger_suffixes must agree, or the loop rule would check other keys than the trigger fires for."""
+    config = importlib.import_module(f"{project.PACKAGE}.config")
+    trigger = stack_template.load(
+        PROJECT, [f"InputPrefix={prefix}", f"InputSuffix={suffix}"], complete=False
+    ).function.trigger
+    assert trigger.prefix == prefix
+    assert sorted(trigger.suffixes) == sorted(config.trigger_suffixes(suffix))
+    assert trigger.matches(f"{prefix}x{suffix}")
+    assert trigger.matches(f"{prefix}x{suffix}.gz") or suffix.endswith(".gz")
+    assert not trigger.matches(f"{prefix}x{suffix}.gz.tmp") or not suffix
 
 
 def test_a_runtime_that_is_not_python_is_refused(tmp_path: Path) -> None:
