@@ -30,8 +30,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv with the template's pinned dev tools
 
-demo: $(STAMP) ## bake the default project and run the worked example through its make simulate
-	$(PY) demo/run_demo.py
+demo: $(STAMP) ## bake the default project and run the worked example through its make simulate [GZIP=1]
+	$(PY) demo/run_demo.py $(if $(GZIP),--gzip)
 
 test: $(STAMP) ## the whole suite: hooks, bakes of every mode, each project's own make lint / make test
 	@# pytest exits 5 when no test ran: that is a failure too, and says so.

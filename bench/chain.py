@@ -46,11 +46,21 @@ def log_bytes_fetched(log: Path, since: int) -> tuple[int, int]:
 
 
 def run_once(
-    simulate: Any, server: Any, data: Path, log: Path, timeout_ms: int, faults: str, project: Path
+    simulate: Any,
+    server: Any,
+    data: Path,
+    log: Path,
+    timeout_ms: int,
+    faults: str,
+    project: Path,
+    output: Path | None = None,
 ) -> dict[str, Any]:
+    """One `make simulate` run against the counting server; `output` receives the committed output."""
     argv = ["--input", str(data), "--timeout-ms", str(timeout_ms), "--seed", "1", "--no-progress", "--log", str(log)]
     if faults:
         argv += ["--faults", faults]
+    if output is not None:
+        argv += ["--output", str(output)]
     opts = simulate.parse_args(argv)
     opts.project_dir = project
     since = log.stat().st_size if log.exists() else 0
@@ -76,6 +86,11 @@ def run_once(
         "cold_starts": summary.get("cold_starts"),
         "cache_hits": summary.get("cache_hits"),
         "records": summary["records"],
+        "bad_records": summary["bad_records"],
+        "result": summary["result"],
+        "kills": summary.get("kills"),
+        "retries": summary.get("retries"),
+        "duplicates": summary.get("duplicates"),
         "object_size": size,
         "wire_bytes": wire,
         "input_gets": gets,

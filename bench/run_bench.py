@@ -48,6 +48,10 @@ SIZES: dict[str, dict[str, int]] = {
         "gzip_csv": 64_000_000,
         "gzip_jsonl": 128_000_000,
         "gzip_bytes": 256_000_000,
+        # gzip chains at 100 and 1000 ms through the emulator, with and without faults, against plain
+        "gzip_runs_csv": 100_000_000,
+        "gzip_runs_jsonl": 100_000_000,
+        "gzip_runs_bytes": 100_000_000,
     },
     "quick": {
         "throughput_csv": 16_000_000,
@@ -64,6 +68,9 @@ SIZES: dict[str, dict[str, int]] = {
         "gzip_csv": 8_000_000,
         "gzip_jsonl": 16_000_000,
         "gzip_bytes": 64_000_000,
+        "gzip_runs_csv": 8_000_000,
+        "gzip_runs_jsonl": 8_000_000,
+        "gzip_runs_bytes": 16_000_000,
     },
 }
 # Decompressed offsets where the gzip stage times a resume (issue: 10 MB, 100 MB, 1 GB into the object).
@@ -212,6 +219,9 @@ GOALS: dict[str, tuple[str, float]] = {
     "gzip.chain_over_single_pass": ("<=", 1.10),
     "gzip.fetched_over_compressed": ("<=", 1.05),
     "gzip.resume_deepest_over_shallowest": ("<=", 2.0),
+    # >= 100 MB gzip chains at 100 and 1000 ms, with and without faults: output == the plain pass
+    "gzip.emulator_runs_differing": ("<=", 0),
+    "gzip.emulator_fetched_over_compressed": ("<=", 1.05),
 }
 
 
@@ -317,7 +327,8 @@ def gzip_stage(
     work: Path,
 ) -> dict[str, Any]:
     """Gzip objects: throughput against gzip.GzipFile + the same parser, a 1000 ms chain against one
-    pass (and bytes fetched against the compressed size), resume time by depth, the package's size.
+    pass (and bytes fetched against the compressed size), chains at 100 and 1000 ms with and without
+    faults checked against the plain object (bench/gzip_runs.py), resume time by depth, the package's size.
     Top-level figures are the worst mode's."""
     out: dict[str, Any] = {}
     for mode, project in projects.items():
@@ -327,6 +338,10 @@ def gzip_stage(
         tp = measure(py, "throughput", raw / f"gzip-throughput-{mode}.json", *common, "--rounds", str(rounds),
                      "--work", str(work / f"gzip-{mode}"))  # fmt: skip
         ch = measure(py, "chain", raw / f"gzip-chain-{mode}.json", *common, "--work", str(work / f"gzip-{mode}"))
+        runs_size = sizes[f"gzip_runs_{mode}"]
+        log(f"gzip {mode}: chains of {runs_size / 1e6:.0f} MB at 1000 and 100 ms, with and without faults")
+        em = measure(py, "gzip_runs", raw / f"gzip-runs-{mode}.json", "--project", str(project), "--mode", mode,
+                     "--size", str(runs_size), "--work", str(work / f"gzip-runs-{mode}"))  # fmt: skip
         out[mode] = {
             "vs_stream_baseline": tp.get("vs_stream_baseline"),
             "mb_per_s": tp.get("mb_per_s"),
@@ -336,6 +351,7 @@ def gzip_stage(
             "fetched_over_compressed_cold": ch["fetched_over_size_cold"],
             "chain_hops": ch["chain_hops"],
             "failures": ch["failures"],
+            "emulator": em,
         }
         log(f"gzip {mode}: " + ", ".join(f"{k} {fmt(v)}" for k, v in out[mode].items() if k != "failures"))
     first = next(iter(projects))
@@ -348,6 +364,11 @@ def gzip_stage(
         vs_stream_baseline=min((m["vs_stream_baseline"] or 0.0) for m in per_mode),
         chain_over_single_pass=max((m["chain_over_single_pass"] or float("inf")) for m in per_mode),
         fetched_over_compressed=max((m["fetched_over_compressed"] or float("inf")) for m in per_mode),
+        emulator_runs=sum(m["emulator"]["runs"] for m in per_mode),
+        emulator_runs_differing=sum(m["emulator"]["runs"] - m["emulator"]["runs_equal_to_plain"] for m in per_mode),
+        emulator_fetched_over_compressed=max(
+            (m["emulator"]["fetched_over_compressed"] or float("inf")) for m in per_mode
+        ),
         resume_ms_by_size=by_size,
         resume_deepest_over_shallowest=by_size[str(max(resume_at))] / by_size[str(min(resume_at))],
         resume=without_samples(rs),

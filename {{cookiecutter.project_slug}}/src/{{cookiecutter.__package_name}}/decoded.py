@@ -17,10 +17,10 @@ from .source import ObjectSource
 
 # Compressed formats this function cannot resume inside: refused at offset 0, in every mode.
 OTHER_COMPRESSION = (
-    (b"PK\x03\x04", "a ZIP archive"),
-    (b"BZh", "bzip2-compressed"),
-    (b"\xfd7zXZ\x00", "xz-compressed"),
-    (b"\x28\xb5\x2f\xfd", "zstd-compressed"),
+    (b"PK\x03\x04", "a ZIP archive (or an .xlsx/.docx file)"),
+    (b"BZh", "bzip2-compressed data"),
+    (b"\xfd7zXZ\x00", "xz-compressed data"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data"),
 )
 _SNIFF = 6  # bytes enough to tell every format above
 GZIP_DEFLATE = GZIP_MAGIC + b"\x08"  # the only compression method gzip defines
@@ -84,16 +84,13 @@ class DecodedSource:
         if self._inflater is not None:
             self._inflater.release(consumed)
 
-    def point_at(self, stop: int) -> AccessPoint | None:
-        """Where the next hop resumes inflating for a stop at `stop` (None for a plain object)."""
-        if self._inflater is None:
-            return self.point  # nothing inflated this hop: the point it was given, or None
-        return self._inflater.point_at(stop)
-
-    def keep_tail(self, stop: int) -> None:
-        """Leave in the container cache what the next hop reads first."""
-        point = self.point_at(stop)
+    def stop_at(self, stop: int) -> AccessPoint | None:
+        """The hop stops at `stop`: leave in the container cache what the next hop reads first, and
+        return where it resumes inflating (None for a plain object)."""
+        # Nothing inflated this hop: the point it was given (or None) still holds.
+        point = self.point if self._inflater is None else self._inflater.point_at(stop)
         self.source.keep_tail(stop if point is None else point.read_from)
+        return point
 
     def where(self) -> dict[str, int]:
         """What a quarantined record of this hop notes besides its decompressed offset and line:

@@ -28,7 +28,7 @@ from .decoded import DecodedSource
 from .etag_cache import EtagCache
 from .guard import DepthExceededError, RunStopped, check_before_hop, check_progress
 from .hop import NO_TIME_TO_READ, HopTotals, HopWork, read_until_margin
-from .inflate import GzipError
+from .inflate import AccessPoint, GzipError
 from .layout import RunLayout, check_run_id, run_id_for
 from .records import MODE, OUTPUT_EXT, RecordReader, read_size
 from .runs import RESUME_KIND, mark_launched, read_outcome, record_outcome, write_manifest
@@ -263,7 +263,7 @@ def _process(
     work = read_until_margin(
         reader, fn.process.process_batch, state, sink, decoded, clock, cfg, HopWork(cp.offset, cp.line)
     )
-    decoded.keep_tail(work.offset)
+    resume_point = decoded.stop_at(work.offset)
     why = f"{clock.remaining_ms()} ms left after {clock.slowest_batch_ms:.0f} ms batches"
     stalls = check_progress(
         cp, work.offset, work.done, cfg.max_stalls, why, cold=not fn.ran_a_hop, read=work.stop != NO_TIME_TO_READ
@@ -271,7 +271,7 @@ def _process(
     fn.ran_a_hop = True
     sink.flush()
     result = fn.process.finish(state) if work.done else None
-    nxt = _next_checkpoint(cp, work, state, result, attempt, stalls, decoded, reader, sink)
+    nxt = _next_checkpoint(cp, work, state, result, attempt, stalls, reader, sink, source.bytes_fetched, resume_point)
     committed = _commit(store, nxt)
     hop_log = {
         "offset": work.offset, "size": cp.source.size, "records": work.totals.records, "bad_records": work.totals.bad,
@@ -300,9 +300,10 @@ def _next_checkpoint(
     result: dict[str, Any] | None,
     attempt: str,
     stalls: int,
-    decoded: DecodedSource,
     reader: RecordReader,
     sink: AttemptSink,
+    fetched: int,
+    resume_point: AccessPoint | None,
 ) -> Checkpoint:
     totals = work.totals
     return cp.advance(
@@ -311,7 +312,7 @@ def _next_checkpoint(
         records=cp.records + totals.records,
         bad_records=cp.bad_records + totals.bad,
         output_items=cp.output_items + totals.items,
-        bytes_fetched=cp.bytes_fetched + decoded.source.bytes_fetched,
+        bytes_fetched=cp.bytes_fetched + fetched,
         invocations=cp.invocations + 1,
         reader_context=reader.context,
         state=state,
@@ -322,7 +323,7 @@ def _next_checkpoint(
         last_stop=work.stop,
         attempt=attempt,
         stalls=stalls,
-        gzip=decoded.point_at(work.offset),
+        gzip=resume_point,
     )
 
 

@@ -14,16 +14,16 @@ import orjson
 
 from .batch import DeadlineCheck, InputFormatError
 from .config import Config
+from .decoded import OTHER_COMPRESSION
+from .inflate import GZIP_MAGIC
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
-# Magic numbers of formats people upload to a text processor by mistake.
+# Magic numbers of formats people upload to a text processor by mistake (compressed ones reach it
+# inside a gzip object, whose content is checked here after decoding).
 _MAGIC = (
-    (b"\x1f\x8b", "gzip-compressed data"),
-    (b"PK\x03\x04", "a ZIP archive (or an .xlsx/.docx file)"),
-    (b"BZh", "bzip2-compressed data"),
-    (b"\xfd7zXZ\x00", "xz-compressed data"),
-    (b"\x28\xb5\x2f\xfd", "zstd-compressed data"),
+    (GZIP_MAGIC, "gzip-compressed data"),
+    *OTHER_COMPRESSION,
     (b"PAR1", "a Parquet file"),
     (b"\x89PNG", "a PNG image"),
     (b"%PDF", "a PDF document"),

@@ -41,10 +41,10 @@ def test_a_gzip_upload_is_decompressed(h: Harness) -> None:
 @pytest.mark.parametrize(
     ("data", "what"),
     [
-        (bz2.compress(b"x" * 1000), "bzip2-compressed"),
-        (lzma.compress(b"x" * 1000), "xz-compressed"),
-        (b"\x28\xb5\x2f\xfd" + bytes(40), "zstd-compressed"),
-        (b"PK\x03\x04" + bytes(40), "a ZIP archive"),
+        (bz2.compress(b"x" * 1000), "bzip2-compressed data"),
+        (lzma.compress(b"x" * 1000), "xz-compressed data"),
+        (b"\x28\xb5\x2f\xfd" + bytes(40), "zstd-compressed data"),
+        (b"PK\x03\x04" + bytes(40), "a ZIP archive (or an .xlsx/.docx file)"),
     ],
     ids=["bzip2", "xz", "zstd", "zip"],
 )

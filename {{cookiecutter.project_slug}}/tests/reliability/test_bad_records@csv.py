@@ -58,7 +58,7 @@ def test_header_only(h: Harness) -> None:
     ("data", "what"),
     [
         (gzip.compress(gzip.compress(b"id,name\n1,a\n", mtime=0), mtime=0), "gzip-compressed data, not CSV"),
-        (b"PK\x03\x04" + bytes(40), "a ZIP archive; this function decompresses gzip only"),
+        (b"PK\x03\x04" + bytes(40), "a ZIP archive (or an .xlsx/.docx file); this function decompresses gzip only"),
         ("id,name\n1,a\n".encode("utf-16"), "UTF-16"),
         ("id,name\n1,a\n".encode("utf-16-le"), "NUL bytes"),
     ],

@@ -1,0 +1,125 @@
+"""Gzip chains through the emulator, checked against the plain object (issue 13's 100 MB runs).
+
+For one mode: a plain object of --size bytes runs in one hop with no limit, which gives the
+reference output and result. The same bytes, gzip-compressed as three members cut at arbitrary
+bytes (levels 1, 6 and 9, as concatenated files would be), then run as chains at 1000 ms and at
+100 ms hops, each without and with faults (`--faults`). Every chain's committed output must equal
+the reference byte for byte, and its records, bad records and result must be the reference's.
+
+Bytes fetched over the compressed size is taken two ways: from the manifest (the readers of the
+committed hops) and at the server (every GET of the key on the wire, killed and retried attempts
+and read-ahead included), so a chain that re-fetched after its faults shows it.
+
+    python -m bench.gzip_runs --project P --mode M --size N --work DIR --out F [--faults SPEC]
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import gzip
+import json
+import os
+import sys
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from bench.chain import run_once
+from bench.common import counting_s3, make_object
+
+FAULTS = "kill:0.2,duplicate:0.25,recycle:0.5,retries:6"
+TIMEOUTS_MS = (1000, 100)
+LEVELS = (1, 6, 9)
+REPORTED = (
+    "timeout_ms", "faults", "status", "differences", "wall_s", "hops", "invocations", "kills", "retries",
+    "duplicates", "cold_starts", "fetched_over_size", "manifest_fetched_over_compressed", "wire_over_size",
+)  # fmt: skip
+
+
+def gzip_members(plain: Path, out: Path) -> None:
+    """`plain` as len(LEVELS) gzip members of about equal length, streamed (no copy in memory)."""
+    size = plain.stat().st_size
+    cuts = [size * i // len(LEVELS) for i in range(len(LEVELS) + 1)]
+    with plain.open("rb") as src, out.open("wb") as dst:
+        for level, (start, stop) in zip(LEVELS, pairwise(cuts), strict=True):
+            with gzip.GzipFile(fileobj=dst, mode="wb", compresslevel=level, mtime=0) as member:
+                left = stop - start
+                while left:
+                    block = src.read(min(left, 1 << 20))
+                    member.write(block)
+                    left -= len(block)
+
+
+def compare(run: dict[str, Any], output: Path, reference: dict[str, Any], ref_output: Path) -> list[str]:
+    """What differs from the reference single pass (nothing, for a correct chain)."""
+    if run["status"] != "succeeded":
+        return [f"the run {run['status']}: {run['error']}"]
+    problems = [
+        f"{name}: {run[name]!r} != {reference[name]!r}"
+        for name in ("records", "bad_records", "result")
+        if run[name] != reference[name]
+    ]
+    if not filecmp.cmp(output, ref_output, shallow=False):
+        problems.append(f"output differs ({output.stat().st_size} bytes, reference {ref_output.stat().st_size})")
+    return problems
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    for name in ("--project", "--work", "--out"):
+        ap.add_argument(name, type=Path, required=True)
+    ap.add_argument("--mode", required=True)
+    ap.add_argument("--size", type=int, required=True, help="decompressed bytes")
+    ap.add_argument("--faults", default=FAULTS)
+    args = ap.parse_args()
+    project, work = args.project.resolve(), args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    plain = work / f"gzip-runs.{args.mode}"
+    make_object(args.mode, args.size, plain)
+    packed = plain.with_name(plain.name + ".gz")
+    gzip_members(plain, packed)
+    compressed = packed.stat().st_size
+    os.chdir(project)
+    sys.path[:0] = [str(project)]
+    from devtools import simulate
+
+    log, ref_output = work / "gzip-runs.log", work / "reference.out"
+    runs: list[dict[str, Any]] = []
+    with counting_s3(project, work / "moto-gzip-runs.log") as server:
+        reference = run_once(simulate, server, plain, log, 3_600_000, "", project, ref_output)
+        if reference["status"] != "succeeded":
+            raise SystemExit(f"the plain single pass failed: {reference['error']}")
+        plain.unlink()
+        for timeout_ms in TIMEOUTS_MS:
+            for faults in ("", args.faults):
+                output = work / "chain.out"
+                run = run_once(simulate, server, packed, log, timeout_ms, faults, project, output)
+                run["differences"] = compare(run, output, reference, ref_output)
+                run["manifest_fetched_over_compressed"] = (run["manifest_bytes_fetched"] or 0) / compressed
+                output.unlink(missing_ok=True)
+                runs.append(run)
+                print(
+                    f"{args.mode}: {timeout_ms} ms {faults or 'no faults'}: {run['status']} in "
+                    f"{run['wall_s']:.1f} s, {run['hops']} hops, {run['invocations']} invocations, "
+                    f"{'equal to the plain pass' if not run['differences'] else run['differences']}",
+                    flush=True,
+                )
+    packed.unlink()
+    clean = [r for r in runs if not r["faults"] and not r["differences"]]
+    result = {
+        "decompressed_bytes": args.size,
+        "compressed_bytes": compressed,
+        "members": len(LEVELS),
+        "faults": args.faults,
+        "runs_equal_to_plain": sum(not r["differences"] for r in runs),
+        "runs": len(runs),
+        "fetched_over_compressed": max((r["fetched_over_size"] for r in clean), default=None),
+        "by_run": [{k: r[k] for k in REPORTED} for r in runs],
+    }
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "by_run"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
