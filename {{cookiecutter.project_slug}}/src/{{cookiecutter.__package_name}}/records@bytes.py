@@ -8,6 +8,7 @@ from typing import Any
 
 from .batch import Batch, DeadlineCheck
 from .config import Config
+from .ranges import BoundedChunks
 
 MODE = "bytes"
 OUTPUT_EXT = ".bin"
@@ -24,9 +25,22 @@ def read_size(cfg: Config) -> int:
     return chunk * max(1, -(-cfg.read_chunk_bytes // chunk))
 
 
+def line_end(context: dict[str, Any]) -> None:
+    """Records are chunks, not lines: a range bound is a multiple of the chunk size."""
+    return None
+
+
 class RecordReader:
-    def __init__(self, chunks: Iterator[bytes], offset: int, line: int, context: dict[str, Any], cfg: Config) -> None:
-        self._chunks = chunks
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        offset: int,
+        line: int,
+        context: dict[str, Any],
+        cfg: Config,
+        bound: int | None = None,
+    ) -> None:
+        self._chunks = chunks if bound is None else BoundedChunks(chunks, offset, bound, None)
         self._offset = offset
         self._chunk = cfg.bytes_chunk_size
         self._pending = b""

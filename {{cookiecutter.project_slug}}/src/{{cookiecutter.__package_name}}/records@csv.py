@@ -35,6 +35,7 @@ from typing import Any
 
 from .batch import BadRecord, Batch, DeadlineCheck, InputFormatError, RecordTooLargeError
 from .config import Config
+from .ranges import BoundedChunks
 from .textframe import UTF8_BOM, LineBuffer, LineTooLongError, OutOfTimeError, check_text
 from .textframe import encode_output as encode_output  # the mode's output: JSON Lines
 from .textframe import read_size as read_size
@@ -142,7 +143,17 @@ class _Window:
 
 
 class RecordReader:
-    def __init__(self, chunks: Iterator[bytes], offset: int, line: int, context: dict[str, Any], cfg: Config) -> None:
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        offset: int,
+        line: int,
+        context: dict[str, Any],
+        cfg: Config,
+        bound: int | None = None,
+    ) -> None:
+        self._last_row = False  # the stream was lifted past the limit: one more row, then the end
+        self._done = False
         if offset == 0 and "newline" not in context:
             chunks, newline = _detect_newline(chunks)
             if newline == "cr":  # kept for later hops; LF or CRLF needs no note
@@ -150,6 +161,10 @@ class RecordReader:
         self._swap = context.get("newline") == "cr"
         if self._swap:
             chunks = (chunk.translate(_BYTE_SWAP) for chunk in chunks)
+        # A range's stream (fan-out) ends at its limit unless the last row runs past it.
+        self._bounded = None if bound is None else BoundedChunks(chunks, offset, bound, b"\n")
+        if self._bounded is not None:
+            chunks = self._bounded
         # A row's length counts its line break; up to 1 byte of one (a CR) may precede the LF.
         self._buf = LineBuffer(chunks, offset, cfg.max_record_bytes, slack=1)
         self._max_row = cfg.max_record_bytes
@@ -165,7 +180,7 @@ class RecordReader:
     def read_batch(self, max_records: int, out_of_time: DeadlineCheck) -> Batch:
         batch = Batch()
         budget = max_records
-        while budget > 0:
+        while budget > 0 and not self._done:
             win = self._win
             if win is None:
                 try:
@@ -176,6 +191,7 @@ class RecordReader:
                     batch.eof = True
                     break
             budget = self._parse(win, budget, batch)
+        batch.eof = batch.eof or self._done
         if self._swap:
             _swap_back(batch)
         if self._win is not None:
@@ -215,6 +231,8 @@ class RecordReader:
 
     def _parse(self, win: _Window, budget: int, batch: Batch) -> int:
         """Rows of the open window until the budget is spent or the window ends; returns the budget left."""
+        if self._last_row:
+            win.slow = True  # only the row that began before the range's limit is this range's
         if not win.slow:
             # A window longer than MAX_RECORD_BYTES may hold a row that is too long: check row by row.
             if self._header is not None and not win.dirty and len(win.data) <= self._max_row:
@@ -283,12 +301,14 @@ class RecordReader:
                 self._at = win.where()
                 batch.bad.append(self._bad(win, start, self._at, f"malformed CSV: {exc}"))
                 budget -= 1
+                if self._last_row:
+                    self._done, budget = True, 0
                 continue
             end = win.where()
             if end[0] >= last_line:  # the sentinel line has been read
                 if row == win.sentinel_row:
                     self._close_window(win, win.real_lines, win.real_chars)
-                elif win.at_eof:
+                elif win.at_eof and not self._lift():
                     self._unclosed_quote(win, start, batch)
                 else:
                     self._carry = len(win.data) - (win.byte_offset(start[1]) - win.offset)
@@ -296,6 +316,8 @@ class RecordReader:
                 return budget
             self._at = end
             budget -= 1
+            if self._last_row:
+                self._done, budget = True, 0  # the rows after it start past the limit
             if check_length and win.byte_offset(end[1]) - win.byte_offset(start[1]) > self._max_row:
                 raise self._too_long(self._line + start[0], win.byte_offset(start[1]))
             if len(row) == width:
@@ -317,6 +339,16 @@ class RecordReader:
                 batch.bad.append(self._bad(win, start, end, f"has {len(row)} fields, the header has {width}"))
         return budget
 
+    def _lift(self) -> bool:
+        """The window ends at the range's limit inside a row: read on, to finish that row only."""
+        bounded = self._bounded
+        if bounded is None or bounded.lifted:
+            return False
+        bounded.lift()
+        self._buf.eof = False
+        self._last_row = True
+        return True
+
     def _close_window(self, win: _Window, line: int, char: int) -> None:
         """Consume the window up to (line, char); the rest (if any) is framed again next time."""
         self._buf.consume(win.byte_offset(char) - win.offset)
@@ -337,6 +369,11 @@ class RecordReader:
         lo = win.byte_offset(start[1])
         hi = win.byte_offset(end[1])
         return BadRecord(self._line + start[0] + 1, lo, hi - lo, reason, win.data[lo - win.offset : hi - win.offset])
+
+
+def line_end(context: dict[str, Any]) -> bytes:
+    """The byte that ends a line of the object as stored (a record starts only after one)."""
+    return b"\r" if context.get("newline") == "cr" else b"\n"
 
 
 def _split_rows(lines: list[str]) -> list[list[str]]:

@@ -18,6 +18,7 @@ import orjson
 
 from .batch import BadRecord, Batch, DeadlineCheck
 from .config import Config
+from .ranges import BoundedChunks
 from .textframe import UTF8_BOM, LineBuffer, LineTooLongError, OutOfTimeError, check_text
 from .textframe import encode_output as encode_output  # the mode's output: JSON Lines
 from .textframe import read_size as read_size
@@ -84,8 +85,24 @@ def _why_bad(raw: bytes, exc: Exception) -> str:
     return f"invalid JSON: {exc}"
 
 
+def line_end(context: dict[str, Any]) -> bytes:
+    """The byte that ends a line of the object (a record starts only after one)."""
+    return b"\n"
+
+
 class RecordReader:
-    def __init__(self, chunks: Iterator[bytes], offset: int, line: int, context: dict[str, Any], cfg: Config) -> None:
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        offset: int,
+        line: int,
+        context: dict[str, Any],
+        cfg: Config,
+        bound: int | None = None,
+    ) -> None:
+        # A range's stream (fan-out) ends at the first line start at or after `bound`.
+        if bound is not None:
+            chunks = BoundedChunks(chunks, offset, bound, b"\n")
         self._buf = LineBuffer(chunks, offset, cfg.max_record_bytes)
         self._max_line = cfg.max_record_bytes
         self._too_long = f"line longer than MAX_RECORD_BYTES ({cfg.max_record_bytes})"

@@ -312,11 +312,13 @@ def read_all(
     offset: int = 0,
     line: int = 0,
     context: dict[str, Any] | None = None,
+    bound: int | None = None,
 ) -> ReadResult:
-    """Read `data[offset:]` with the mode's RecordReader, fed in chunks of `chunk` bytes."""
+    """Read `data[offset:]` with the mode's RecordReader, fed in chunks of `chunk` bytes; with a
+    `bound`, as the range that ends there (ranges.BoundedChunks) reads it."""
     from {{ cookiecutter.__package_name }}.records import RecordReader
 
-    reader = RecordReader(chunked(data[offset:], chunk), offset, line, dict(context or {}), cfg)
+    reader = RecordReader(chunked(data[offset:], chunk), offset, line, dict(context or {}), cfg, bound)
     out = ReadResult([], [], [])
     for _ in range(len(data) + 10):
         b = reader.read_batch(batch, lambda: False)
@@ -326,6 +328,60 @@ def read_all(
         if b.eof:
             return out
     raise AssertionError("the reader never reached the end")
+
+
+@dataclass
+class FanOut:
+    """What a fan-out over some bounds read, range by range, once settled."""
+
+    records: list[Any]
+    bad: list[Any]
+    redone: int  # ranges read again because their speculated start was wrong
+    ends: list[int]  # where each accepted range stopped
+
+
+def fan_out(data: bytes, cfg: Config, bounds: list[int], context: dict[str, Any], **kw: int) -> FanOut:
+    """Read `data` as len(bounds) - 1 ranges do: range 0 from 0, range i from the first line start
+    at or after bounds[i] (given the planner's reader `context`), each to its limit; then settle
+    them in order, redoing a range from its predecessor's end until every start is confirmed."""
+    from {{ cookiecutter.__package_name }}.ranges import (
+        RangeEnd,
+        find_line_start,
+        settle,
+    )
+    from {{ cookiecutter.__package_name }}.records import line_end
+
+    newline = line_end(context)
+
+    count = len(bounds) - 1
+    reads: dict[tuple[int, int], ReadResult] = {}
+    latest: dict[int, tuple[int, RangeEnd | None]] = {}
+
+    def read_range(index: int, generation: int, start: int) -> None:
+        ctx = {} if index == 0 else context
+        res = read_all(data, cfg, offset=start, context=ctx, bound=bounds[index + 1], **kw)
+        reads[(index, generation)] = res
+        latest[index] = (generation, RangeEnd(index, generation, start, res.boundaries[-1][0]))
+
+    for index in range(count):
+        start = 0
+        if index > 0:
+            start = bounds[index]
+            if newline is not None:
+                start, _ = find_line_start(chunked(data[start - 1 :], kw.get("chunk", 7)), start - 1, newline)
+        read_range(index, 0, start)
+    redone = 0
+    while not (settled := settle(count, latest)).complete:
+        assert settled.redo is not None, "settle waits for nothing: every range has finished"
+        read_range(*settled.redo)
+        redone += 1
+    accepted = [reads[(a.index, a.generation)] for a in settled.accepted]
+    return FanOut(
+        [r for res in accepted for r in res.records],
+        [b for res in accepted for b in res.bad],
+        redone,
+        [a.end for a in settled.accepted],
+    )
 
 
 def assert_resumable(data: bytes, cfg: Config, full: ReadResult, chunk: int = 7, batch: int = 3) -> None:

@@ -1,0 +1,100 @@
+"""Fan-out over CSV: whatever the bounds, the ranges read exactly the single pass's rows.
+
+A bound may fall inside a quoted field that holds line breaks, on a `""` escape, on either byte of
+a CRLF, or right before or after any of them; the speculated starts that are wrong must be caught
+and redone, and the settled ranges must add up to the rows, bad rows included, of one pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from {{ cookiecutter.__package_name }}.config import Config
+from {{ cookiecutter.__package_name }}.records import RecordReader
+
+from .harness import chunked, fan_out, read_all
+
+CFG = Config(input_prefix="in/")
+FIELD = st.text(st.sampled_from(list('ab,"\n\r é')), max_size=8)
+
+
+def quote(field: str) -> str:
+    return '"' + field.replace('"', '""') + '"' if any(c in field for c in ',"\r\n') or not field else field
+
+
+@st.composite
+def csv_objects(draw: st.DrawFn) -> bytes:
+    """Rows whose quoted fields often hold line breaks and escaped quotes; some rows ragged or loose."""
+    width = draw(st.integers(1, 4))
+    eol = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    lines = [",".join(f"h{i}" for i in range(width))]
+    for _ in range(draw(st.integers(0, 30))):
+        kind = draw(st.sampled_from(["row"] * 6 + ["ragged", "blank", "loose"]))
+        if kind == "blank":
+            lines.append("")
+        elif kind == "loose":  # raw quotes mid-field, or an opening quote that runs on
+            lines.append(",".join(draw(st.text(st.sampled_from(list('ab,"')), max_size=4)) for _ in range(width)))
+        else:
+            n = width if kind == "row" else draw(st.integers(1, width + 2).filter(lambda k: k != width))
+            lines.append(",".join(quote(draw(FIELD)) for _ in range(n)))
+    text = eol.join(lines) + (eol if draw(st.booleans()) else "")
+    return text.encode()
+
+
+@st.composite
+def objects_and_bounds(draw: st.DrawFn) -> tuple[bytes, list[int]]:
+    data = draw(csv_objects())
+    if len(data) < 2:
+        return data, [0, len(data)]
+    # Bounds at, before and after quotes and line breaks, and anywhere.
+    marks = [i + d for i, c in enumerate(data) if c in b'"\r\n' for d in (-1, 0, 1, 2) if 0 < i + d < len(data)]
+    anywhere = st.integers(1, len(data) - 1)
+    points = st.sampled_from(marks) | anywhere if marks else anywhere
+    inner = draw(st.lists(points, min_size=1, max_size=7, unique=True))
+    return data, [0, *sorted(inner), len(data)]
+
+
+def planner_context(data: bytes) -> dict[str, Any]:
+    """What the planning hop learns from the object's start: the header (and CR-only line ends)."""
+    reader = RecordReader(chunked(data, 64), 0, 0, {}, CFG)
+    reader.read_batch(1, lambda: False)
+    return dict(reader.context)
+
+
+def without_line(bad: list[Any]) -> list[Any]:
+    # A range's line numbers count from its own start (it cannot know the lines before it).
+    return [dataclasses.replace(b, line=0) for b in bad]
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=objects_and_bounds(), chunk=st.integers(1, 40), batch=st.integers(1, 6))
+def test_ranges_read_what_one_pass_reads(case: tuple[bytes, list[int]], chunk: int, batch: int) -> None:
+    data, bounds = case
+    one = read_all(data, CFG, chunk=chunk, batch=batch)
+    context = planner_context(data)
+    if "header" not in context:
+        return  # no header row: the planner runs such an object as one range
+    fan = fan_out(data, CFG, bounds, context, chunk=chunk, batch=batch)
+    assert fan.records == one.records
+    assert without_line(fan.bad) == without_line(one.bad)
+    assert fan.ends[-1] == len(data)
+
+
+def test_a_bound_inside_a_quoted_line_break_is_redone() -> None:
+    data = b'id,text\n1,"first\nsecond"\n2,plain\n'
+    bound = data.index(b"second")  # range 1 speculates that "second" starts a row: it does not
+    fan = fan_out(data, CFG, [0, bound, len(data)], planner_context(data))
+    assert fan.redone == 1
+    assert fan.records == [{"id": "1", "text": "first\nsecond"}, {"id": "2", "text": "plain"}]
+    assert fan.ends == [data.index(b"2,plain"), len(data)]
+
+
+def test_a_bound_on_a_line_start_needs_no_redo() -> None:
+    data = b"id,text\n1,a\n2,b\n3,c\n"
+    fan = fan_out(data, CFG, [0, data.index(b"2,b"), len(data)], planner_context(data))
+    assert (fan.redone, fan.ends) == (0, [data.index(b"2,b"), len(data)])
+    assert [r["id"] for r in fan.records] == ["1", "2", "3"]
