@@ -25,10 +25,25 @@ def check(overrides: str, env: str = "default") -> stack_template.Stack:
     stack = stack_template.load(ROOT, overrides, env)
     config = deployed_package("config")
     try:
-        config.Config.from_env(stack.function.env)
+        cfg = config.Config.from_env(stack.function.env)
     except config.ConfigError as exc:
         raise stack_template.TemplateError(f"the function would refuse this configuration: {exc}") from None
+    check_parallelism(cfg.parallelism, stack.function.reserved_concurrency)
     return stack
+
+
+def check_parallelism(parallelism: int, reserved: int | None) -> None:
+    """What the function checks at init (merge in process.py), and that the ranges can all run."""
+    if parallelism > 1 and not callable(getattr(deployed_package("process"), "merge", None)):
+        raise stack_template.TemplateError(
+            f"Parallelism={parallelism} needs merge(left, right) in process.py to combine the ranges' "
+            "states (see its docstring); define it, or deploy with Parallelism=1"
+        )
+    if reserved is not None and parallelism > reserved:
+        raise stack_template.TemplateError(
+            f"Parallelism={parallelism} is more than ReservedConcurrency={reserved}: the ranges could not "
+            "all run at once; raise ReservedConcurrency or lower Parallelism"
+        )
 
 
 def merged(overrides: str, env: str = "default") -> list[str]:

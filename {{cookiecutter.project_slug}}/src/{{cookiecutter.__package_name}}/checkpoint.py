@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .inflate import WINDOW, AccessPoint
-from .layout import RunLayout, check_run_id
+from .layout import RunLayout, chain_id, check_chain, check_run_id
 from .s3util import S3Client, exists, is_missing, is_precondition_failed, put_if_absent
 from .state_codec import StateError, check_result, decode_tagged, encode
 
@@ -51,6 +51,24 @@ class Part:
 
 
 @dataclass(frozen=True)
+class RangeInfo:
+    """Which range of a fan-out run a chain reads: range `index` of `count`, up to the first
+    record start at or after `bound`, for the `generation`-th time. `start` is where its records
+    begin: None until its first hop has found the line start after the range's own bound (a
+    speculation, for CSV), given for range 0 and for a redo (confirmed by the range before)."""
+
+    index: int
+    count: int
+    bound: int
+    generation: int = 0
+    start: int | None = None
+
+    @property
+    def chain(self) -> str:
+        return chain_id(self.index, self.generation)
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     run_id: str
     source: ObjectRef
@@ -77,6 +95,8 @@ class Checkpoint:
     # A gzip object's access point: where this hop resumes inflating (offset, line and the records
     # count the decompressed stream). None for an object read as it is.
     gzip: AccessPoint | None = None
+    # The range a chain of a fan-out run reads (None: the run's own chain, the whole object).
+    range: RangeInfo | None = None
     schema: int = SCHEMA_VERSION
 
     @property
@@ -90,6 +110,7 @@ class Checkpoint:
         """The checkpoint as JSON; the user's state through the codec that keeps it exact, the
         result as plain JSON (it goes to the manifest): a StateError says what cannot cross."""
         doc = asdict(replace(self, state={}, gzip=None))  # asdict would deep-copy the state for nothing
+        # (the range, a flat dataclass, comes out of asdict as a plain dict)
         doc["state"] = encode(self.state)
         doc["gzip"] = None if self.gzip is None else _point_doc(self.gzip)
         if self.result is not None:
@@ -143,6 +164,7 @@ class Checkpoint:
                 stalls=_typed(doc, "stalls", int),
                 code_version=_typed({"code_version": "", **doc}, "code_version", str),  # older runs: unpinned
                 gzip=_point(_typed({"gzip": None, **doc}, "gzip", (dict, type(None)))),
+                range=_range(_typed({"range": None, **doc}, "range", (dict, type(None)))),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"checkpoint {where} is malformed: {exc}") from None
@@ -194,6 +216,21 @@ def _point(doc: dict[str, Any] | None) -> AccessPoint | None:
     return point
 
 
+def _range(doc: dict[str, Any] | None) -> RangeInfo | None:
+    if doc is None:
+        return None
+    info = RangeInfo(
+        index=_typed(doc, "index", int),
+        count=_typed(doc, "count", int),
+        bound=_typed(doc, "bound", int),
+        generation=_typed(doc, "generation", int),
+        start=_typed(doc, "start", (int, type(None))),
+    )
+    if not (0 <= info.index < info.count and info.generation >= 0 and info.bound >= 0):
+        raise ValueError(f"range {info.index} of {info.count} (generation {info.generation}) is out of range")
+    return info
+
+
 def _part(doc: Any) -> Part:
     if not isinstance(doc, dict):
         raise TypeError("a part must be an object")
@@ -214,9 +251,13 @@ class Pointer:
     hop: int
     key: str
     etag: str
+    chain: str = ""  # a range chain of a fan-out run ("": the run's own)
 
     def to_event(self) -> dict[str, Any]:
-        return {"kind": PAYLOAD_KIND, "v": SCHEMA_VERSION, **asdict(self)}
+        doc = asdict(self)
+        if not self.chain:
+            del doc["chain"]
+        return {"kind": PAYLOAD_KIND, "v": SCHEMA_VERSION, **doc}
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Pointer:
@@ -232,6 +273,7 @@ class Pointer:
                 hop=_typed(event, "hop", int),
                 key=_typed(event, "key", str),
                 etag=_typed(event, "etag", str),
+                chain=check_chain(event.get("chain", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"continuation payload is malformed: {exc}") from None
@@ -246,13 +288,17 @@ class CheckpointStore:
         self.bucket = bucket
         self.layout = layout
 
+    def of_chain(self, chain: str) -> CheckpointStore:
+        """The store of another chain of the same run."""
+        return CheckpointStore(self.s3, self.bucket, self.layout.of_chain(chain))
+
     def commit(self, checkpoint: Checkpoint) -> Pointer | None:
         """Write the checkpoint unless one exists for that hop; None means another attempt won."""
         key = self.layout.checkpoint(checkpoint.hop)
         etag = put_if_absent(self.s3, self.bucket, key, checkpoint.to_json(), "application/json")
         if etag is None:
             return None
-        return Pointer(self.bucket, checkpoint.run_id, checkpoint.hop, key, etag)
+        return Pointer(self.bucket, checkpoint.run_id, checkpoint.hop, key, etag, self.layout.chain)
 
     def load(self, pointer: Pointer) -> Checkpoint:
         """Load exactly the checkpoint the payload points at, or refuse."""
@@ -307,7 +353,7 @@ class CheckpointStore:
         key = self.layout.checkpoint(hop)
         resp = self.s3.get_object(Bucket=self.bucket, Key=key)
         checkpoint = Checkpoint.from_json(resp["Body"].read(), f"s3://{self.bucket}/{key}")
-        return checkpoint, Pointer(self.bucket, checkpoint.run_id, hop, key, resp["ETag"])
+        return checkpoint, Pointer(self.bucket, checkpoint.run_id, hop, key, resp["ETag"], self.layout.chain)
 
     def latest(self) -> tuple[Checkpoint, Pointer] | None:
         """The newest committed checkpoint of the run (for status and resume)."""

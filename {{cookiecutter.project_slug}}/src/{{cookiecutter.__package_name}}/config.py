@@ -47,6 +47,8 @@ class Config:
     cache_dir: str = ""
     quarantine_raw_bytes: int = 4096
     bytes_chunk_size: int = 1 << 20
+    parallelism: int = 1  # range chains a large object is split into (1: one sequential chain)
+    min_range_bytes: int = 64 << 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -74,6 +76,10 @@ class Config:
             cache_dir=_str(env, "CACHE_DIR", os.path.join(tempfile.gettempdir(), "etag-cache")),
             quarantine_raw_bytes=_int(env, "QUARANTINE_RAW_BYTES", d.quarantine_raw_bytes, 0),
             bytes_chunk_size=_int(env, "BYTES_CHUNK_SIZE", d.bytes_chunk_size, 1),
+            parallelism=_int(env, "PARALLELISM", d.parallelism, 1),
+            min_range_bytes=_int(
+                env, "MIN_RANGE_BYTES", _int(env, "MIN_RANGE_MB", d.min_range_bytes >> 20, 1) << 20, 1
+            ),
         )
         if cfg.max_batch_records < cfg.first_batch_records:
             raise ConfigError("MAX_BATCH_RECORDS must be >= FIRST_BATCH_RECORDS")

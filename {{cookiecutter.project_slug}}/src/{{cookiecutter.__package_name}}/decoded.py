@@ -51,6 +51,11 @@ class DecodedSource:
         self._inflater: Inflater | None = None
 
     @property
+    def compressed(self) -> bool:
+        """Whether the object turned out to be gzip (known once its first bytes were read)."""
+        return self.point is not None or self._inflater is not None
+
+    @property
     def setup_ms(self) -> float:
         return self.source.setup_ms
 

@@ -13,7 +13,7 @@ import copy
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote_plus
@@ -22,15 +22,17 @@ from . import process as user_process
 from . import versions
 from .batch import InputFormatError, RecordTooLargeError
 from .checkpoint import PAYLOAD_KIND, Checkpoint, CheckpointError, CheckpointStore, ObjectRef, Pointer
-from .config import Config
+from .config import Config, ConfigError
 from .deadline import HopClock, LambdaContext, PublishRate
 from .decoded import DecodedSource
 from .etag_cache import EtagCache
+from .fanout import commit_plan, end_every_chain, launch_ranges, plan_ranges, record_finished, settle_run
 from .guard import DepthExceededError, RunStopped, check_before_hop, check_progress
 from .hop import NO_TIME_TO_READ, HopTotals, HopWork, read_until_margin
 from .inflate import AccessPoint, GzipError
 from .layout import RunLayout, check_run_id, run_id_for
-from .records import MODE, OUTPUT_EXT, RecordReader, read_size
+from .ranges import find_line_start
+from .records import MODE, OUTPUT_EXT, RecordReader, line_end, read_size
 from .runs import RESUME_KIND, mark_launched, read_outcome, record_outcome, write_manifest
 from .s3util import S3Client, exists, lambda_client, s3_client
 from .sink import AttemptSink, publish
@@ -53,6 +55,13 @@ class Function:
     process: Any = user_process
     ran_a_hop: bool = False  # a cold container's first hop that makes no progress is not a stall
     publish_rate: PublishRate = field(default_factory=PublishRate)  # how fast S3 copied this run's parts
+
+    def __post_init__(self) -> None:
+        if self.config.parallelism > 1 and not callable(getattr(self.process, "merge", None)):
+            raise ConfigError(
+                f"PARALLELISM={self.config.parallelism} splits an object into ranges whose states must be "
+                "combined: define merge(left, right) in process.py (see its docstring), or deploy with Parallelism=1"
+            )
 
     @classmethod
     def from_config(cls, config: Config, **deps: Any) -> Function:
@@ -180,7 +189,7 @@ def start_run(fn: Function, ref: ObjectRef, context: LambdaContext, inline: bool
 
 
 def continue_run(fn: Function, pointer: Pointer, context: LambdaContext) -> dict[str, Any]:
-    store = _store(fn, fn.s3(), pointer.bucket, pointer.run_id)
+    store = _store(fn, fn.s3(), pointer.bucket, pointer.run_id, pointer.chain)
     checkpoint = store.load(pointer)
     return run_hop(fn, store, checkpoint, pointer, context)
 
@@ -214,9 +223,9 @@ def run_hop(
     fn: Function, store: CheckpointStore, cp: Checkpoint, pointer: Pointer, context: LambdaContext
 ) -> dict[str, Any]:
     s3, layout = store.s3, store.layout
-    logger.append_keys(run_id=cp.run_id, hop=cp.hop)
+    logger.append_keys(run_id=cp.run_id, hop=cp.hop, chain=store.layout.chain or None)
     if cp.done:
-        _finish_run(fn, store, cp, unless_finished=True)
+        _finish(fn, store, cp, context, unless_finished=True)
         return {"run_id": cp.run_id, "status": "succeeded"}
     t_load = time.perf_counter()
     already, ended = store.next_of(cp.hop)
@@ -253,8 +262,16 @@ def _process(
     clock = HopClock(context, cfg.min_margin_ms, cfg.margin_factor, rtt_ms, fn.publish_rate)
     attempt = uuid.uuid4().hex[:12]
     source = ObjectSource(s3, cp.source, fn.cache, read_size(cfg))
+    if cp.hop == 0 and cp.range is None and cfg.parallelism > 1:
+        plan = plan_ranges(source, cp, cfg)
+        if plan is not None:
+            launch_ranges(store, cp, commit_plan(store, plan), fn.process.initial_state, _launcher(fn, context))
+            return {"run_id": cp.run_id, "status": "fanned out", "ranges": plan.count}
+        source = ObjectSource(s3, cp.source, fn.cache, read_size(cfg))
     decoded = DecodedSource(source, cp.gzip)
-    reader = RecordReader(decoded.chunks(cp.offset), cp.offset, cp.line, dict(cp.reader_context), cfg)
+    chunks, cp = _range_start(decoded, cp)
+    bound = cp.range.bound if cp.range is not None else None
+    reader = RecordReader(chunks, cp.offset, cp.line, dict(cp.reader_context), cfg, bound)
     sink = AttemptSink(
         s3, store.bucket, store.layout, cp.hop, attempt, OUTPUT_EXT, cfg.part_bytes, cfg.quarantine_raw_bytes,
         clock.record_put,
@@ -270,7 +287,7 @@ def _process(
     )
     fn.ran_a_hop = True
     sink.flush()
-    result = fn.process.finish(state) if work.done else None
+    result = fn.process.finish(state) if work.done and cp.range is None else None  # ranges: merged later
     nxt = _next_checkpoint(cp, work, state, result, attempt, stalls, reader, sink, source.bytes_fetched, resume_point)
     committed = _commit(store, nxt)
     hop_log = {
@@ -284,6 +301,9 @@ def _process(
     nxt, pointer = committed
     _count_hop(work.totals, source)
     logger.info("hop committed", extra=hop_log)
+    if nxt.done and nxt.range is not None:
+        merged = _finish(fn, store, nxt, context, unless_finished=False)
+        return {"run_id": cp.run_id, "status": "range done", "hop": cp.hop, "result": merged}
     if nxt.done:
         _finish_run(fn, store, nxt, unless_finished=False)
         metrics.add_metric(name="RunsSucceeded", unit=MetricUnit.Count, value=1)
@@ -364,7 +384,7 @@ def _already_done(
     s3, (nxt, pointer) = store.s3, found
     duplicate = {"run_id": nxt.run_id, "status": "duplicate", "hop": nxt.hop - 1}
     if nxt.done:
-        _finish_run(fn, store, nxt, unless_finished=True)
+        _finish(fn, store, nxt, context, unless_finished=True)
         return duplicate
     if exists(s3, store.bucket, store.layout.launched(nxt.hop)):
         return duplicate  # the committer published the hop's parts and launched its successor
@@ -373,6 +393,37 @@ def _already_done(
     logger.warning("finishing a committed hop that was never marked launched", extra={"next_hop": nxt.hop})
     _hand_over(fn, store, nxt, pointer, context)
     return duplicate
+
+
+def _range_start(decoded: DecodedSource, cp: Checkpoint) -> tuple[Iterator[bytes], Checkpoint]:
+    """The stream a hop reads, from the checkpoint's offset; for the first hop of a range that
+    begins mid-object, from the first line start after its bound (found here, kept in the range)."""
+    info = cp.range
+    if info is None or info.start is not None:
+        return decoded.chunks(cp.offset), cp
+    newline = line_end(cp.reader_context)
+    if newline is None:  # bytes mode: the bound is a chunk boundary
+        start, chunks = cp.offset, decoded.chunks(cp.offset)
+    else:
+        start, chunks = find_line_start(decoded.chunks(cp.offset - 1), cp.offset - 1, newline)
+    return chunks, replace(cp, offset=start, range=replace(info, start=start))
+
+
+def _finish(
+    fn: Function, store: CheckpointStore, done: Checkpoint, context: LambdaContext, *, unless_finished: bool
+) -> dict[str, Any] | None:
+    """The end of a chain: the run's (publish, manifest) or a range's (publish, record where it
+    ended, settle the run: the merge's result when this call committed it)."""
+    if done.range is None:
+        _finish_run(fn, store, done, unless_finished=unless_finished)
+        return None
+    _publish_hop(fn, store, done)
+    record_finished(store, done)
+    return settle_run(store, fn.process, _launcher(fn, context))
+
+
+def _launcher(fn: Function, context: LambdaContext) -> Callable[[CheckpointStore, Pointer, str], None]:
+    return lambda store, pointer, version: _launch(fn, store, pointer, version, context)
 
 
 def _finish_run(fn: Function, store: CheckpointStore, done: Checkpoint, *, unless_finished: bool) -> None:
@@ -415,15 +466,13 @@ def _end_run(
         head = s3.head_object(Bucket=cp.source.bucket, Key=cp.source.key)
         ref = ObjectRef(cp.source.bucket, cp.source.key, head["ETag"], head["ContentLength"], head.get("VersionId"))
         new_run = run_id_for(ref.bucket, ref.key, ref.etag, ref.version_id)
-        record_outcome(
-            s3, store.bucket, store.layout, "abandoned", str(exc), type(exc).__name__, cp, superseded_by=new_run
-        )
+        _record_end(store, "abandoned", str(exc), type(exc).__name__, cp, superseded_by=new_run)
         logger.warning("object changed; restarting on the new version", extra={"superseded_by": new_run})
         start_run(fn, ref, context, inline=False)
         return {"run_id": cp.run_id, "status": "abandoned", "superseded_by": new_run}
     if not str(exc).startswith(f"run {cp.run_id}"):
         exc.args = (f"run {cp.run_id} failed at hop {cp.hop} ({cp.position}): {exc}",)
-    record_outcome(s3, store.bucket, store.layout, "failed", str(exc), type(exc).__name__, cp)
+    _record_end(store, "failed", str(exc), type(exc).__name__, cp)
     metrics.add_metric(name="RunsFailed", unit=MetricUnit.Count, value=1)
     if isinstance(exc, DepthExceededError):
         metrics.add_metric(name="DepthGuardTripped", unit=MetricUnit.Count, value=1)
@@ -431,8 +480,18 @@ def _end_run(
     raise exc
 
 
-def _store(fn: Function, s3: S3Client, bucket: str, run_id: str) -> CheckpointStore:
-    return CheckpointStore(s3, bucket, RunLayout(fn.config.state_prefix, fn.config.output_prefix, run_id))
+def _record_end(
+    store: CheckpointStore, status: str, error: str, error_type: str, cp: Checkpoint, superseded_by: str | None = None
+) -> None:
+    """The run's terminal record, where every attempt of every chain of it looks."""
+    if cp.range is None:
+        record_outcome(store.s3, store.bucket, store.layout, status, error, error_type, cp, superseded_by)
+    else:
+        end_every_chain(store, status, error, error_type, cp, superseded_by)
+
+
+def _store(fn: Function, s3: S3Client, bucket: str, run_id: str, chain: str = "") -> CheckpointStore:
+    return CheckpointStore(s3, bucket, RunLayout(fn.config.state_prefix, fn.config.output_prefix, run_id, chain))
 
 
 FUNCTION = Function.from_config(Config.from_env())

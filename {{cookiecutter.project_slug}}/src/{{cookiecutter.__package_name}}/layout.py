@@ -16,6 +16,19 @@ import re
 from dataclasses import dataclass
 
 RUN_ID_RE = re.compile(r"[0-9a-f]{24}")
+CHAIN_RE = re.compile(r"r[0-9]{4}g[0-9]{1,6}")
+
+
+def chain_id(index: int, generation: int) -> str:
+    """A range chain of a fan-out run: range `index`, read for the `generation`-th time."""
+    return f"r{index:04d}g{generation}"
+
+
+def check_chain(chain: object) -> str:
+    """Payloads may name a range chain; only ids chain_id makes may reach a key."""
+    if not isinstance(chain, str) or not (chain == "" or CHAIN_RE.fullmatch(chain)):
+        raise ValueError(f"chain {chain!r} is not a range chain id (like r0003g0)")
+    return chain
 
 
 def check_run_id(run_id: object) -> str:
@@ -33,13 +46,43 @@ def run_id_for(bucket: str, key: str, etag: str, version_id: str | None) -> str:
 
 @dataclass(frozen=True)
 class RunLayout:
+    """Keys of one chain of a run: the run's own (chain "") or one range chain of a fan-out run,
+    whose state lives under the run's `ranges/` and whose parts sit beside the run's, named for it."""
+
     state_prefix: str
     output_prefix: str
     run_id: str
+    chain: str = ""
+
+    @property
+    def run_dir(self) -> str:
+        return f"{self.state_prefix}runs/{self.run_id}/"
 
     @property
     def state_dir(self) -> str:
-        return f"{self.state_prefix}runs/{self.run_id}/"
+        return f"{self.run_dir}ranges/{self.chain}/" if self.chain else self.run_dir
+
+    def of_chain(self, chain: str) -> RunLayout:
+        return RunLayout(self.state_prefix, self.output_prefix, self.run_id, chain)
+
+    def run(self) -> RunLayout:
+        """The run's own keys (plan, manifest, outcome), seen from any of its chains."""
+        return self.of_chain("")
+
+    @property
+    def ranges_dir(self) -> str:
+        return f"{self.run_dir}ranges/"
+
+    def plan(self) -> str:
+        return f"{self.run_dir}plan.json"
+
+    def finished(self, chain: str) -> str:
+        """A range chain's record that it reached its limit (where it began and ended)."""
+        return f"{self.run_dir}finished/{chain}.json"
+
+    @property
+    def finished_dir(self) -> str:
+        return f"{self.run_dir}finished/"
 
     @property
     def output_dir(self) -> str:
@@ -63,11 +106,12 @@ class RunLayout:
         return f"{self.state_dir}staging/{hop:06d}-{attempt}-{seq:04d}{ext}"
 
     def part(self, hop: int, seq: int, ext: str) -> str:
-        return f"{self.output_dir}parts/{hop:06d}-{seq:04d}{ext}"
+        return f"{self.parts_of_hop(hop)}{seq:04d}{ext}"
 
     def parts_of_hop(self, hop: int) -> str:
         """The key prefix of the output parts that hop `hop` committed."""
-        return f"{self.output_dir}parts/{hop:06d}-"
+        chain = f"{self.chain}-" if self.chain else ""
+        return f"{self.output_dir}parts/{chain}{hop:06d}-"
 
     def manifest(self) -> str:
         return f"{self.output_dir}manifest.json"

@@ -9,6 +9,9 @@ exactly-once output) keeps working whatever you put here, within these rules:
   defaultdict, an object of your own class) stops the run with a StateError saying where it is.
   Keep it bounded: it is rewritten every hop. A hashlib object cannot cross a hop; a running
   CRC32 (an int) can.
+- `merge(left, right)` is needed only when the stack is deployed with Parallelism > 1: a large
+  object is then read as several byte ranges at once, each with its own state, and merge combines
+  two adjacent ranges' states (left before right) so that finish() sees what one pass would have.
 - `process_batch` may be called again for the same records (a retried or duplicate hop); only the
   attempt whose checkpoint commits counts, so do not cause side effects elsewhere unless they are
   idempotent.
@@ -43,6 +46,45 @@ def process_batch(records: list[bytes], state: dict[str, Any]) -> list[Any]:
     return list(records)
 
 
+def merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    """Two adjacent ranges' states, left first (only called when Parallelism > 1): the CRC32 of
+    left + right from the two CRCs and right's length, as zlib's crc32_combine does."""
+    return {
+        "bytes": left["bytes"] + right["bytes"],
+        "crc32": _multmodp(_x2nmodp(right["bytes"], 3), left["crc32"]) ^ right["crc32"],
+        "newlines": left["newlines"] + right["newlines"],
+    }
+
+
 def finish(state: dict[str, Any]) -> dict[str, Any]:
     """The run's final result, stored in the manifest once the whole object has been processed."""
     return {"bytes": state["bytes"], "crc32": f"{state['crc32']:08x}", "newlines": state["newlines"]}
+
+
+# CRC-32 arithmetic modulo its polynomial (zlib's crc32.c, reflected bit order), for merge().
+_POLY = 0xEDB88320
+
+
+def _multmodp(a: int, b: int) -> int:
+    """a times b modulo the CRC-32 polynomial."""
+    m, product = 1 << 31, 0
+    while True:
+        if a & m:
+            product ^= b
+            if not a & (m - 1):
+                return product
+        m >>= 1
+        b = (b >> 1) ^ _POLY if b & 1 else b >> 1
+
+
+def _x2nmodp(n: int, k: int) -> int:
+    """x to the power n * 2^k, modulo the polynomial."""
+    power, square = 1 << 31, 1 << 30  # x^0, and x^1 squared k times
+    for _ in range(k):
+        square = _multmodp(square, square)
+    while n:
+        if n & 1:
+            power = _multmodp(square, power)
+        n >>= 1
+        square = _multmodp(square, square)
+    return power

@@ -8,6 +8,9 @@ exactly-once output) keeps working whatever you put here, within these rules:
   Decimal and datetimes come back as they were (see state_codec.py). Anything else (a
   defaultdict, an object of your own class) stops the run with a StateError saying where it is.
   Keep it bounded: it is rewritten every hop.
+- `merge(left, right)` is needed only when the stack is deployed with Parallelism > 1: a large
+  object is then read as several byte ranges at once, each with its own state, and merge combines
+  two adjacent ranges' states (left before right) so that finish() sees what one pass would have.
 - `process_batch` may be called again for the same records (a retried or duplicate hop); only the
   attempt whose checkpoint commits counts, so do not cause side effects elsewhere (e.g. writing to
   a database) unless they are idempotent.
@@ -43,6 +46,17 @@ def process_batch(records: list[dict[str, str]], state: dict[str, Any]) -> list[
         out.append({name: value.strip() for name, value in row.items()})
     state["rows"] += len(records)
     return out
+
+
+def merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    """Two adjacent ranges' states, left first (only called when Parallelism > 1). Values keep the
+    order they were first seen in, so the MAX_KEYS kept are one pass's, unless one range alone saw
+    more than MAX_KEYS distinct values (its "(other)" then holds values one pass may have counted)."""
+    counts = dict(left["counts"])
+    for value, n in right["counts"].items():
+        key = value if value in counts or len(counts) < MAX_KEYS else "(other)"
+        counts[key] = counts.get(key, 0) + n
+    return {"rows": left["rows"] + right["rows"], "counts": counts}
 
 
 def finish(state: dict[str, Any]) -> dict[str, Any]:

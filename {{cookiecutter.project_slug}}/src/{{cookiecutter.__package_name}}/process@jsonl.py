@@ -8,6 +8,9 @@ exactly-once output) keeps working whatever you put here, within these rules:
   Decimal and datetimes come back as they were (see state_codec.py). Anything else (a
   defaultdict, an object of your own class) stops the run with a StateError saying where it is.
   Keep it bounded: it is rewritten every hop.
+- `merge(left, right)` is needed only when the stack is deployed with Parallelism > 1: a large
+  object is then read as several byte ranges at once, each with its own state, and merge combines
+  two adjacent ranges' states (left before right) so that finish() sees what one pass would have.
 - `process_batch` may be called again for the same records (a retried or duplicate hop); only the
   attempt whose checkpoint commits counts, so do not cause side effects elsewhere (e.g. writing to
   a database) unless they are idempotent.
@@ -47,6 +50,20 @@ def process_batch(records: list[Any], state: dict[str, Any]) -> list[Any]:
             out.append({**value, "_kind": key})
     state["values"] += len(records)
     return out
+
+
+def merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    """Two adjacent ranges' states, left first (only called when Parallelism > 1). Levels keep the
+    order they were first seen in, so the MAX_KEYS kept are one pass's, unless one range alone saw
+    more than MAX_KEYS distinct levels (its "(other)" then holds levels one pass may have counted)."""
+    types = dict(left["types"])
+    for kind, n in right["types"].items():
+        types[kind] = types.get(kind, 0) + n
+    levels = dict(left["levels"])
+    for level, n in right["levels"].items():
+        key = level if level in levels or len(levels) < MAX_KEYS else "(other)"
+        levels[key] = levels.get(key, 0) + n
+    return {"values": left["values"] + right["values"], "types": types, "levels": levels}
 
 
 def finish(state: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,12 @@ def read_size(cfg: Config) -> int:
     return chunk * max(1, -(-cfg.read_chunk_bytes // chunk))
 
 
-def line_end(context: dict[str, Any]) -> None:
+def range_context(context: dict[str, Any]) -> dict[str, Any] | None:
+    """A range that begins mid-object needs nothing from the object's start."""
+    return {}
+
+
+def line_end(context: dict[str, Any]) -> bytes | None:
     """Records are chunks, not lines: a range bound is a multiple of the chunk size."""
     return None
 

@@ -371,7 +371,15 @@ class RecordReader:
         return BadRecord(self._line + start[0] + 1, lo, hi - lo, reason, win.data[lo - win.offset : hi - win.offset])
 
 
-def line_end(context: dict[str, Any]) -> bytes:
+def range_context(context: dict[str, Any]) -> dict[str, Any] | None:
+    """What a range that begins mid-object reads with, from the context of a reader that has read
+    the object's first row: the header and the line ends. None without a header row."""
+    if "header" not in context:
+        return None
+    return {k: v for k, v in context.items() if k in ("header", "newline")}
+
+
+def line_end(context: dict[str, Any]) -> bytes | None:
     """The byte that ends a line of the object as stored (a record starts only after one)."""
     return b"\r" if context.get("newline") == "cr" else b"\n"
 

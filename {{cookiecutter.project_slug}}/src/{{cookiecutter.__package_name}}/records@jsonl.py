@@ -85,7 +85,12 @@ def _why_bad(raw: bytes, exc: Exception) -> str:
     return f"invalid JSON: {exc}"
 
 
-def line_end(context: dict[str, Any]) -> bytes:
+def range_context(context: dict[str, Any]) -> dict[str, Any] | None:
+    """A range that begins mid-object needs nothing from the object's start."""
+    return {}
+
+
+def line_end(context: dict[str, Any]) -> bytes | None:
     """The byte that ends a line of the object (a record starts only after one)."""
     return b"\n"
 

@@ -15,13 +15,13 @@ from .s3util import S3Client, exists, is_missing, put_if_absent
 RESUME_KIND = "recursive-s3-resume"
 
 
-def _put_once(s3: S3Client, bucket: str, key: str, doc: dict[str, Any]) -> bool:
+def put_once(s3: S3Client, bucket: str, key: str, doc: dict[str, Any]) -> bool:
     """Write `doc` unless the key exists; True when this call wrote it."""
     body = json.dumps(doc, ensure_ascii=False, indent=1).encode()
     return put_if_absent(s3, bucket, key, body, "application/json") is not None
 
 
-def _get_json(s3: S3Client, bucket: str, key: str) -> dict[str, Any] | None:
+def get_json(s3: S3Client, bucket: str, key: str) -> dict[str, Any] | None:
     try:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except Exception as exc:
@@ -64,14 +64,14 @@ def record_outcome(
     }
     if superseded_by:
         doc["superseded_by"] = superseded_by
-    _put_once(s3, bucket, layout.outcome(), doc)
+    put_once(s3, bucket, layout.outcome(), doc)
 
 
 def read_outcome(s3: S3Client, bucket: str, layout: RunLayout) -> dict[str, Any] | None:
     """The run's terminal record (failed or abandoned), if it has one."""
     if not exists(s3, bucket, layout.outcome()):
         return None
-    return _get_json(s3, bucket, layout.outcome())
+    return get_json(s3, bucket, layout.outcome())
 
 
 def manifest_doc(cp: Checkpoint) -> dict[str, Any]:
@@ -95,7 +95,7 @@ def manifest_doc(cp: Checkpoint) -> dict[str, Any]:
 
 
 def write_manifest(s3: S3Client, bucket: str, layout: RunLayout, cp: Checkpoint) -> None:
-    _put_once(s3, bucket, layout.manifest(), manifest_doc(cp))
+    put_once(s3, bucket, layout.manifest(), manifest_doc(cp))
 
 
 def resume_event(bucket: str, run_id: str) -> dict[str, Any]:

@@ -361,6 +361,12 @@ def test_s3_access_is_limited_to_its_prefixes(deployed: Deployed, translated: di
     assert allowed(st, "s3:DeleteObject", obj + state + "runs/0123abcd/checkpoints/outcome.json")
     assert not allowed(st, "s3:DeleteObject", obj + state + "runs/0123abcd/checkpoints/000001.json")
     assert not allowed(st, "s3:DeleteObject", obj + out + "runs/0123abcd/checkpoints/outcome.json")
+    # ...and a fan-out run the parts of a range chain it reads again (fanout._redo), not the run's own
+    run = "0123456789abcdef01234567"
+    assert allowed(st, "s3:DeleteObject", obj + state + f"runs/{run}/ranges/r0002g0/checkpoints/outcome.json")
+    assert allowed(st, "s3:DeleteObject", obj + out + f"{run}/parts/r0002g0-000003-0000.jsonl")
+    for key in (f"{run}/parts/000003-0000.jsonl", f"{run}/manifest.json"):
+        assert not allowed(st, "s3:DeleteObject", obj + out + key), key
     assert not allowed(st, "s3:PutBucketPolicy", obj.rstrip("/"))
     assert not allowed(st, "s3:PutObjectAcl", obj + out + "a")
     # lists the state prefix (and a non-empty input prefix), never the output or the whole bucket

@@ -190,11 +190,13 @@ class Harness:
         """
         queue: list[dict[str, Any]] = [event]
         run_id = ""
-        last_offset: int | None = None
-        factor = 1
+        last_offset: dict[str, int] = {}  # per chain (a fan-out run's ranges interleave)
+        factors: dict[str, int] = {}
         n = 0
         while queue:
             ev = queue.pop(0)
+            chain = str(ev.get("chain", ""))
+            factor = factors.get(chain, 1)
             for attempt in range(retries + 1):
                 n += 1
                 assert n <= max_invocations, "the chain did not end"
@@ -212,8 +214,8 @@ class Harness:
                     res = res["runs"][0]
                 run_id = res.get("run_id", run_id)
                 if res.get("status") == "continued":
-                    factor = factor * 2 if res["offset"] == last_offset else 1
-                    last_offset = res["offset"]
+                    factors[chain] = factor * 2 if res["offset"] == last_offset.get(chain) else 1
+                    last_offset[chain] = res["offset"]
                 break
         return run_id
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import zlib
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from {{ cookiecutter.__package_name }} import process
 
@@ -35,3 +41,23 @@ def test_through_the_handler(h: Harness) -> None:
         assert out.output == body
         assert out.result == {"bytes": len(body), "crc32": f"{zlib.crc32(body):08x}", "newlines": body.count(b"\n")}
         assert out.records == -(-len(body) // 10)
+
+
+@given(data=st.binary(max_size=3000), cuts=st.lists(st.integers(0, 3000), max_size=5), chunk=st.integers(1, 64))
+def test_merging_ranges_gives_one_pass(data: bytes, cuts: list[int], chunk: int) -> None:
+    """With Parallelism > 1 each range has its own state; merged in order they are one pass's."""
+    edges = [0, *sorted(min(c, len(data)) for c in cuts), len(data)]
+    states = []
+    for a, b in itertools.pairwise(edges):
+        state = process.initial_state()
+        process.process_batch([data[i : i + chunk] for i in range(a, b, chunk)], state)
+        states.append(state)
+    merged = functools.reduce(process.merge, states)
+    assert process.finish(merged) == process.finish(states_of_one_pass(data, chunk))
+    assert merged["crc32"] == zlib.crc32(data)
+
+
+def states_of_one_pass(data: bytes, chunk: int) -> dict[str, Any]:
+    state = process.initial_state()
+    process.process_batch([data[i : i + chunk] for i in range(0, len(data), chunk)], state)
+    return state

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from {{ cookiecutter.__package_name }} import process
 
@@ -47,3 +52,20 @@ def test_through_the_handler(h: Harness) -> None:
         ]
         assert out.result["rows"] == 3
         assert out.bad_records == 1
+
+
+ROWS = st.lists(st.fixed_dictionaries({"k": st.sampled_from(["a", "b", "c", "d", " e"]), "v": st.text(max_size=3)}))
+
+
+@given(rows=ROWS, cuts=st.lists(st.integers(0, 40), max_size=5))
+def test_merging_ranges_gives_one_pass(rows: list[dict[str, str]], cuts: list[int]) -> None:
+    """With Parallelism > 1 each range has its own state; merged in order they are one pass's."""
+    edges = [0, *sorted(min(c, len(rows)) for c in cuts), len(rows)]
+    states = []
+    for a, b in itertools.pairwise(edges):
+        state = process.initial_state()
+        process.process_batch(rows[a:b], state)
+        states.append(state)
+    one = process.initial_state()
+    process.process_batch(rows, one)
+    assert process.finish(functools.reduce(process.merge, states)) == process.finish(one)

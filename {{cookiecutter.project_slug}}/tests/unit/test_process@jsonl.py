@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from {{ cookiecutter.__package_name }} import process
 
@@ -54,3 +60,22 @@ def test_through_the_handler(h: Harness) -> None:
         assert out.result["types"] == {"dict": 3, "list": 1}
         assert out.bad_records == 1
         assert out.bad[0]["line"] == 4
+
+
+VALUES = st.lists(
+    st.one_of(st.integers(), st.text(max_size=3), st.fixed_dictionaries({"level": st.sampled_from(["info", "warn"])}))
+)
+
+
+@given(values=VALUES, cuts=st.lists(st.integers(0, 40), max_size=5))
+def test_merging_ranges_gives_one_pass(values: list[Any], cuts: list[int]) -> None:
+    """With Parallelism > 1 each range has its own state; merged in order they are one pass's."""
+    edges = [0, *sorted(min(c, len(values)) for c in cuts), len(values)]
+    states = []
+    for a, b in itertools.pairwise(edges):
+        state = process.initial_state()
+        process.process_batch(values[a:b], state)
+        states.append(state)
+    one = process.initial_state()
+    process.process_batch(values, one)
+    assert process.finish(functools.reduce(process.merge, states)) == process.finish(one)

@@ -82,6 +82,7 @@ def test_overrides_reach_the_function() -> None:
         ("StatePrefix=/abs/", "does not match"),
         ("NoSuchThing=1", "has no parameter 'NoSuchThing'"),
         ("MaxHops", "is not Name=value"),
+        ("Parallelism=0", "Parallelism=0 must be between 1 and 1000"),
     ],
 )
 def test_bad_overrides_are_refused_with_what_to_fix(overrides: str, message: str) -> None:
@@ -101,6 +102,7 @@ def _deployable(extra: str = "") -> str:
         ("InputPrefix=processed/ InputSuffix= OutputPrefix=processed/", "lies inside the input filter"),
         ("InputPrefix= InputSuffix=.jsonl", "lies inside the input filter"),
         ("OutputPrefix=data/ StatePrefix=data/state/", "overlap"),
+        ("Parallelism=8 ReservedConcurrency=4", "Parallelism=8 is more than ReservedConcurrency=4"),
     ],
 )
 def test_the_loop_rule_holds_for_overrides(overrides: str, message: str) -> None:
@@ -177,3 +179,13 @@ def test_params_cli_merges_samconfig_and_params() -> None:
         cwd=PROJECT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert out.stdout.split() == ["MaxHops=9", "InputPrefix=it's/"]
+
+
+def test_parallelism_needs_merge_in_process_py(monkeypatch: pytest.MonkeyPatch) -> None:
+    """make deploy refuses Parallelism > 1 before deploying when process.py has no merge()."""
+    process = importlib.import_module(f"{project.PACKAGE}.process")
+    params.check(_deployable("Parallelism=2 ReservedConcurrency=0"))  # the worked example has one
+    monkeypatch.delattr(process, "merge")
+    with pytest.raises(stack_template.TemplateError, match=r"Parallelism=2 needs merge\(left, right\) in process.py"):
+        params.check(_deployable("Parallelism=2 ReservedConcurrency=0"))
+    params.check(_deployable("Parallelism=1"))

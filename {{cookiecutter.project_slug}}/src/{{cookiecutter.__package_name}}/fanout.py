@@ -1,0 +1,251 @@
+"""Fan-out: one object read by several range chains at once, and merged exactly once.
+
+With PARALLELISM > 1, the first hop of a run on a large enough plain object plans ranges
+(ranges.plan_bounds), commits the plan, commits each range chain's first checkpoint and launches
+them. A range chain is the run's chain over its range (checkpoints, margin, cache, quarantine,
+guards, published parts), in its own folder under the run's state. When it reaches its limit it
+commits its last checkpoint, publishes, records where it began and ended (`finished/`), and settles
+the run: the ranges are accepted in order, each only where the one before it ended (ranges.settle);
+a range whose speculated start was wrong is redone from there as a new generation, whose
+predecessor's parts are deleted first; when every range is accepted, the states are merged in range
+order (process.merge), finish() gives the result, and the manifest lists the accepted parts in range
+order: written with IfNoneMatch, it is the one merge commit whoever gets there.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .checkpoint import Checkpoint, CheckpointStore, Pointer, RangeInfo
+from .config import Config
+from .decoded import DecodedSource
+from .layout import RunLayout, chain_id, check_chain
+from .ranges import RangeEnd, plan_bounds, settle
+from .records import RecordReader, line_end, range_context
+from .runs import get_json, manifest_doc, put_once, record_outcome
+from .s3util import S3Client, exists
+from .source import ObjectSource
+from .telemetry import MetricUnit, logger, metrics
+
+Launch = Callable[[CheckpointStore, Pointer, str], None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    bounds: tuple[int, ...]
+    context: dict[str, Any]  # the reader context a range that begins mid-object starts with
+    started_at: float
+    code_version: str
+
+    @property
+    def count(self) -> int:
+        return len(self.bounds) - 1
+
+
+def plan_ranges(source: ObjectSource, cp: Checkpoint, cfg: Config) -> Plan | None:
+    """The ranges of this run's object, or None to read it as one chain: too small, gzip (a range
+    cannot start inside a deflate stream without an index), or a CSV without a header row."""
+    size = cp.source.size
+    if cfg.parallelism < 2 or size < 2 * cfg.min_range_bytes:
+        return None
+    decoded = DecodedSource(source, None)
+    reader = RecordReader(decoded.chunks(0), 0, 0, {}, cfg)
+    reader.read_batch(1, lambda: False)
+    if decoded.compressed:
+        logger.info("gzip input runs as one chain: a range cannot start inside a deflate stream")
+        return None
+    context = range_context(reader.context)
+    if context is None:
+        logger.info("this object runs as one chain: its first record is not a header row")
+        return None
+    align = cfg.bytes_chunk_size if line_end(context) is None else 1
+    bounds = plan_bounds(size, cfg.parallelism, cfg.min_range_bytes, align)
+    if len(bounds) < 3:
+        return None
+    return Plan(bounds, context, cp.started_at, cp.code_version)
+
+
+def commit_plan(store: CheckpointStore, plan: Plan) -> Plan:
+    """The plan, written once: a duplicate planner reads the one that won (the same, by design)."""
+    doc = {"bounds": list(plan.bounds), "context": plan.context, "started_at": plan.started_at,
+           "code_version": plan.code_version}  # fmt: skip
+    if not put_once(store.s3, store.bucket, store.layout.plan(), doc):
+        return load_plan(store.s3, store.bucket, store.layout)
+    return plan
+
+
+def load_plan(s3: S3Client, bucket: str, layout: RunLayout) -> Plan:
+    doc = get_json(s3, bucket, layout.plan())
+    if doc is None:
+        raise FileNotFoundError(f"run {layout.run_id} has no plan at s3://{bucket}/{layout.plan()}")
+    return Plan(tuple(doc["bounds"]), doc["context"], float(doc["started_at"]), str(doc["code_version"]))
+
+
+def first_checkpoint(cp: Checkpoint, plan: Plan, index: int, generation: int, start: int | None,
+                     state: dict[str, Any]) -> Checkpoint:  # fmt: skip
+    """Hop 0 of range `index`: from the run's bound (its first hop finds where records start), or
+    from a confirmed `start`."""
+    offset = plan.bounds[index] if start is None else start
+    return Checkpoint(
+        run_id=cp.run_id, source=cp.source, hop=0, offset=offset, state=state,
+        reader_context={} if index == 0 else dict(plan.context), started_at=plan.started_at,
+        updated_at=time.time(), code_version=plan.code_version,
+        range=RangeInfo(index, plan.count, plan.bounds[index + 1], generation, 0 if index == 0 else start),
+    )  # fmt: skip
+
+
+def launch_ranges(store: CheckpointStore, cp: Checkpoint, plan: Plan, state: Callable[[], dict[str, Any]],
+                  launch: Launch) -> None:  # fmt: skip
+    """Commit and launch each range chain's first hop (once: a retried planner skips those it
+    finds launched; a second launch would only be a duplicate of that hop)."""
+    for index in range(plan.count):
+        chain = store.of_chain(chain_id(index, 0))
+        first = first_checkpoint(cp, plan, index, 0, None, state())
+        pointer = chain.commit(first)
+        if pointer is None:
+            if exists(store.s3, store.bucket, chain.layout.launched(0)):
+                continue
+            found = chain.find(0)
+            assert found is not None
+            pointer = found[1]
+        launch(chain, pointer, plan.code_version)
+    metrics.add_metric(name="RangesLaunched", unit=MetricUnit.Count, value=plan.count)
+    logger.info("run fanned out", extra={"ranges": plan.count, "bounds": list(plan.bounds)})
+
+
+def record_finished(store: CheckpointStore, done: Checkpoint) -> None:
+    """This range chain reached its limit: where its records began and where the next one's begin."""
+    info = done.range
+    assert info is not None and info.start is not None
+    doc = {"index": info.index, "generation": info.generation, "start": info.start, "end": done.offset,
+           "hop": done.hop}  # fmt: skip
+    put_once(store.s3, store.bucket, store.layout.run().finished(info.chain), doc)
+
+
+def settle_run(store: CheckpointStore, process: Any, launch: Launch) -> dict[str, Any] | None:
+    """Accept the finished ranges in order; redo the first that began in the wrong place; merge
+    and write the manifest once every range is accepted. Returns the result when this call wrote
+    the manifest. Any attempt may call it, any number of times."""
+    s3, bucket, layout = store.s3, store.bucket, store.layout.run()
+    if exists(s3, bucket, layout.manifest()):
+        return None
+    plan = load_plan(s3, bucket, layout)
+    found = settle(plan.count, _latest(s3, bucket, layout))
+    if found.redo is not None:
+        _redo(store, plan, *found.redo, process, launch)
+        return None
+    if not found.complete:
+        return None
+    finals = [_final(store, end) for end in found.accepted]
+    merged = finals[0].state
+    for later in finals[1:]:
+        merged = process.merge(merged, later.state)
+    result: dict[str, Any] = process.finish(merged)
+    doc = _merged_manifest(finals, result)
+    if not put_once(s3, bucket, layout.manifest(), doc):
+        return None  # another attempt merged first
+    metrics.add_metric(name="RunsSucceeded", unit=MetricUnit.Count, value=1)
+    logger.info("run merged", extra={"ranges": plan.count, "records": doc["records"], "hops": doc["hops"]})
+    return result
+
+
+def _latest(s3: S3Client, bucket: str, layout: RunLayout) -> dict[int, tuple[int, RangeEnd | None]]:
+    """Each range's newest generation, and how it finished if it did."""
+    latest: dict[int, int] = {}
+    for chain in _common_prefixes(s3, bucket, layout.ranges_dir):
+        index, generation = _parse_chain(chain)
+        latest[index] = max(latest.get(index, 0), generation)
+    ends: dict[tuple[int, int], RangeEnd] = {}
+    for key in _keys(s3, bucket, layout.finished_dir):
+        doc = get_json(s3, bucket, key)
+        if doc is not None:
+            end = RangeEnd(int(doc["index"]), int(doc["generation"]), int(doc["start"]), int(doc["end"]))
+            ends[(end.index, end.generation)] = end
+    return {index: (gen, ends.get((index, gen))) for index, gen in latest.items()}
+
+
+def _final(store: CheckpointStore, end: RangeEnd) -> Checkpoint:
+    doc = get_json(store.s3, store.bucket, store.layout.run().finished(chain_id(end.index, end.generation)))
+    assert doc is not None
+    found = store.of_chain(chain_id(end.index, end.generation)).find(int(doc["hop"]))
+    if found is None:
+        raise FileNotFoundError(f"range {end.index} generation {end.generation}: its last checkpoint is gone")
+    return found[0]
+
+
+def _redo(store: CheckpointStore, plan: Plan, index: int, generation: int, start: int, process: Any,
+          launch: Launch) -> None:  # fmt: skip
+    """Read range `index` again from `start`, where the range before it ended; the rejected
+    generation's parts go first (only accepted parts may stay under the output prefix)."""
+    rejected = _final(store, RangeEnd(index, generation - 1, 0, 0))
+    chain = store.of_chain(chain_id(index, generation))
+    pointer = chain.commit(first_checkpoint(rejected, plan, index, generation, start, process.initial_state()))
+    if pointer is None:
+        return  # another attempt started the redo
+    keys = [p.key for p in rejected.parts]
+    for batch in (keys[i : i + 1000] for i in range(0, len(keys), 1000)):
+        store.s3.delete_objects(Bucket=store.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+    metrics.add_metric(name="RangesRedone", unit=MetricUnit.Count, value=1)
+    logger.warning(
+        "a range began inside a record: read again from where the range before it ended",
+        extra={"range": index, "generation": generation, "start": start, "rejected_parts": len(keys)},
+    )
+    launch(chain, pointer, plan.code_version)
+
+
+def _merged_manifest(finals: list[Checkpoint], result: dict[str, Any]) -> dict[str, Any]:
+    """The run's manifest from the accepted ranges' last checkpoints, in range order."""
+    last = finals[-1]
+    whole = replace(
+        last,
+        hop=sum(f.hop for f in finals),
+        records=sum(f.records for f in finals),
+        bad_records=sum(f.bad_records for f in finals),
+        output_items=sum(f.output_items for f in finals),
+        bytes_fetched=sum(f.bytes_fetched for f in finals),
+        parts=tuple(p for f in finals for p in f.parts),
+        quarantine=tuple(p for f in finals for p in f.quarantine),
+        result=result,
+        updated_at=max(f.updated_at for f in finals),
+    )
+    doc = manifest_doc(whole)
+    doc["ranges"] = [
+        {"index": f.range.index, "generation": f.range.generation, "start": f.range.start, "end": f.offset,
+         "hops": f.hop, "records": f.records}
+        for f in finals if f.range is not None
+    ]  # fmt: skip
+    return doc
+
+
+def _common_prefixes(s3: S3Client, bucket: str, prefix: str) -> list[str]:
+    names = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        names += [p["Prefix"][len(prefix) : -1] for p in page.get("CommonPrefixes", [])]
+    return names
+
+
+def _keys(s3: S3Client, bucket: str, prefix: str) -> list[str]:
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [obj["Key"] for obj in page.get("Contents", [])]
+    return keys
+
+
+@functools.cache
+def _parse_chain(chain: str) -> tuple[int, int]:
+    check_chain(chain)
+    index, generation = chain[1:].split("g")
+    return int(index), int(generation)
+
+
+def end_every_chain(store: CheckpointStore, status: str, error: str, error_type: str, cp: Checkpoint,
+                    superseded_by: str | None = None) -> None:  # fmt: skip
+    """A range chain ended the run: every chain's next hop must see it in its own listing."""
+    run = store.layout.run()
+    record_outcome(store.s3, store.bucket, run, status, error, error_type, cp, superseded_by)
+    for chain in _common_prefixes(store.s3, store.bucket, run.ranges_dir):
+        record_outcome(store.s3, store.bucket, run.of_chain(chain), status, error, error_type, cp, superseded_by)
