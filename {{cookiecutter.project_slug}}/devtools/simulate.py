@@ -323,6 +323,7 @@ def _blank_summary(opts: Options, size: int) -> dict[str, Any]:
         "status": "failed",
         "error": "did not start",
         "hops": 0,
+        "ranges": 1,
         "records": None,
         "bad_records": None,
         "bytes_fetched": None,
@@ -381,6 +382,7 @@ def _collect(s3: Any, bucket: str, emulator: Emulator, size: int, finished: bool
         "run_id": run_id,
         "runs": runs,
         "hops": manifest["hops"] if manifest else len({r["hop"] for r in rows if r["hop"] is not None}),
+        "ranges": 1,  # range chains: every run is one sequential chain
         "records": (manifest or latest).get("records"),
         "bad_records": (manifest or latest).get("bad_records"),
         "output_items": (manifest or latest).get("output_items"),

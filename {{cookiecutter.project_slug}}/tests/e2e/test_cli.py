@@ -53,6 +53,12 @@ def _assert_nothing_left(log: Path) -> None:
         assert not port_open(port), f"127.0.0.1:{port} still listening"
 
 
+SUMMARY_KEYS = (
+    "status", "hops", "records", "bad_records", "bytes_fetched", "object_size", "kills", "duplicates", "retries",
+    "timeouts", "ranges", "run_id", "result",
+)  # fmt: skip
+
+
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_DIR / "src"), str(PROJECT_DIR)])}
 
@@ -64,6 +70,8 @@ def test_success_exits_zero_writes_files_and_cleans_up(tmp_path: Path, mode: str
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["status"] == "succeeded"
+    assert set(SUMMARY_KEYS) <= set(summary), "the keys the README promises in SUMMARY"
+    assert summary["ranges"] == 1 and summary["hops"] >= 2
     run_id = summary["run_id"]
     assert f"simulate: run {run_id} SUCCEEDED" in done.stdout
     assert f"make status RUN={run_id}\n" in done.stdout, "a successful run names what status needs, not resume"
@@ -81,6 +89,7 @@ def test_failure_exits_nonzero_with_empty_output_and_cleans_up(tmp_path: Path, m
     assert done.returncode == 1, done.stdout + done.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["error"]
+    assert set(SUMMARY_KEYS) <= set(summary)
     assert f"simulate: run {summary['run_id']} FAILED" in done.stdout
     assert (tmp_path / "out").read_bytes() == b""
     _assert_nothing_left(log)
