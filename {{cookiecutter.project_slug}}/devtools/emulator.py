@@ -79,6 +79,7 @@ class Invocation:
     invocation_type: str
     attempt: int
     copy: int
+    chain: str = ""  # a fan-out run's range chain the hop belongs to (r0002g0), "" for the run's own
     version: str = "1"
     worker: int = 0
     pid: int = 0
@@ -429,6 +430,7 @@ class Emulator:
             row = Invocation(
                 seq=len(self.timeline),
                 hop=hop,
+                chain=str(payload.get("chain", "")) if isinstance(payload, dict) else "",
                 request_id=request_id,
                 invocation_type=invocation_type,
                 attempt=attempt,
@@ -457,7 +459,8 @@ class Emulator:
             self.stats.crashes += outcome.kind == "crashed"
             self.stats.errors += outcome.kind == "error"
         self._note(
-            f"hop {hop} {invocation_type} attempt {attempt}{' (duplicate)' if copy else ''} on version "
+            f"{row.chain + ' ' if row.chain else ''}hop {hop} {invocation_type} attempt {attempt}"
+            f"{' (duplicate)' if copy else ''} on version "
             f"{event.version} sandbox "
             f"{worker.number}{' (cold)' if row.cold else ''}: {outcome.kind} in {outcome.duration_ms:.0f} ms"
             + (f" - {outcome.error.get('errorType')}: {outcome.error.get('errorMessage')}" if outcome.error else "")

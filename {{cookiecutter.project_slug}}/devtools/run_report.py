@@ -44,11 +44,39 @@ def run_status(s3: Any, bucket: str, run_id: str, cfg: Any) -> dict[str, Any]:
         "updated_at": cp.updated_at,
         "seconds_since_update": round(time.time() - cp.updated_at, 1),
     }
+    plan = get_json(s3, bucket, layout.plan())
+    if plan is not None:
+        status.update(range_progress(s3, bucket, layout, plan))
     if outcome is not None:
         status.update(state=outcome["status"], error=outcome.get("error"), error_type=outcome.get("error_type"))
         if outcome.get("superseded_by"):
             status["superseded_by"] = outcome["superseded_by"]
     return status
+
+
+def range_progress(s3: Any, bucket: str, layout: Any, plan: dict[str, Any]) -> dict[str, Any]:
+    """A fan-out run: where each range chain's newest generation stands, and the bytes read in all."""
+    bounds = plan["bounds"]
+    ranges = []
+    for index in range(len(bounds) - 1):
+        generation, latest = 0, None
+        while True:  # the newest generation that has a checkpoint
+            chain = layout.of_chain(_layout.chain_id(index, generation))
+            found = _checkpoint.CheckpointStore(s3, bucket, chain).latest()
+            if found is None:
+                break
+            generation, latest = generation + 1, found[0]
+        if latest is None:
+            ranges.append({"index": index, "bound": bounds[index], "state": "not started"})
+            continue
+        finished = get_json(s3, bucket, layout.finished(_layout.chain_id(index, generation - 1)))
+        ranges.append({
+            "index": index, "generation": generation - 1, "from": bounds[index], "to": bounds[index + 1],
+            "offset": latest.offset, "hop": latest.hop, "records": latest.records,
+            "state": "finished" if finished else "running",
+        })  # fmt: skip
+    read = sum(max(0, r.get("offset", r.get("from", 0)) - r.get("from", 0)) for r in ranges)
+    return {"ranges": ranges, "offset": min(read, bounds[-1]), "hop": sum(r.get("hop", 0) for r in ranges)}
 
 
 def committed_output(s3: Any, bucket: str, run_id: str, cfg: Any) -> Iterator[bytes]:

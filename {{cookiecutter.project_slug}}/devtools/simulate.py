@@ -32,7 +32,7 @@ from .local_state import LocalState
 from .runtime import LambdaRuntime, MissingRuntimeError, check_python
 from .s3_docs import get_json, make_bucket, s3_event
 from .s3_server import MotoServer
-from .timeline import Progress, checkpoints, hop_timeline, render_summary, render_timeline
+from .timeline import Progress, checkpoints, hop_timeline, range_timeline, render_summary, render_timeline
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -343,6 +343,18 @@ def _blank_summary(opts: Options, size: int) -> dict[str, Any]:
     }
 
 
+def _timeline(s3: Any, bucket: str, run_id: str | None, rows: list[Any], cps: dict[int, Any]) -> list[Any]:
+    if run_id and any(r.get("chain") for r in rows):
+        return range_timeline(rows, lambda chain: checkpoints(s3, bucket, project.STATE_PREFIX, run_id, chain))
+    return hop_timeline(rows, cps)
+
+
+def _ranges(s3: Any, bucket: str, run_id: str | None) -> int:
+    """How many range chains read the run: its plan's (fan-out), else 1."""
+    plan = get_json(s3, bucket, f"{project.STATE_PREFIX}runs/{run_id}/plan.json") if run_id else None
+    return len(plan["bounds"]) - 1 if plan else 1
+
+
 def _poll(s3: Any, bucket: str, emulator: Emulator, size: int) -> tuple[int, int, dict[str, int]]:
     st = emulator.stats
     hops = [r.hop for r in emulator.timeline if r.hop is not None]
@@ -382,7 +394,7 @@ def _collect(s3: Any, bucket: str, emulator: Emulator, size: int, finished: bool
         "run_id": run_id,
         "runs": runs,
         "hops": manifest["hops"] if manifest else len({r["hop"] for r in rows if r["hop"] is not None}),
-        "ranges": 1,  # range chains: every run is one sequential chain
+        "ranges": _ranges(s3, bucket, run_id),
         "records": (manifest or latest).get("records"),
         "bad_records": (manifest or latest).get("bad_records"),
         "output_items": (manifest or latest).get("output_items"),
@@ -392,7 +404,7 @@ def _collect(s3: Any, bucket: str, emulator: Emulator, size: int, finished: bool
         "cache_hits": manifest.get("cache_hits") if manifest else None,
         **_settings(opts),
         **em,
-        "timeline": hop_timeline(rows, cps),
+        "timeline": _timeline(s3, bucket, run_id, rows, cps),
         "invocation_log": rows,
         "uncommitted_output": uncommitted_output(s3, bucket),
     }

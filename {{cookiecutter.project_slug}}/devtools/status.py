@@ -48,6 +48,17 @@ def render(status: dict[str, Any]) -> str:
             lines.append(
                 f"  gzip         decompressed byte {status['decompressed_offset']} (the offset above is compressed)"
             )
+    for r in status.get("ranges") or []:
+        if "offset" not in r:
+            lines.append(f"  range {r['index']:<6} {r['state']} (from byte {r['bound']})")
+            continue
+        span = max(1, r["to"] - r["from"])
+        pct = 100.0 * min(span, max(0, r["offset"] - r["from"])) / span
+        redo = f", read again ({r['generation']})" if r["generation"] else ""
+        lines.append(
+            f"  range {r['index']:<6} {r['state']}: byte {r['offset']} of [{r['from']}, {r['to']}) ({pct:.0f}%), "
+            f"hop {r['hop']}, {r['records']} records{redo}"
+        )
     if status.get("records") is not None:
         lines.append(
             f"  records      {status['records']}   bad records {status.get('bad_records')}"

@@ -17,9 +17,10 @@ from typing import IO, Any
 Row = dict[str, Any]
 
 
-def checkpoints(s3: Any, bucket: str, state_prefix: str, run_id: str) -> dict[int, dict[str, Any]]:
-    """hop -> committed checkpoint document, read straight from S3 (layout in SPEC.md)."""
-    prefix = f"{state_prefix}runs/{run_id}/checkpoints/"
+def checkpoints(s3: Any, bucket: str, state_prefix: str, run_id: str, chain: str = "") -> dict[int, dict[str, Any]]:
+    """hop -> committed checkpoint document of the run's chain (a range chain of a fan-out run),
+    read straight from S3 (layout.py)."""
+    prefix = f"{state_prefix}runs/{run_id}/{f'ranges/{chain}/' if chain else ''}checkpoints/"
     found: dict[int, dict[str, Any]] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
@@ -27,6 +28,15 @@ def checkpoints(s3: Any, bucket: str, state_prefix: str, run_id: str) -> dict[in
             if name.isdigit():
                 found[int(name)] = json.loads(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
     return found
+
+
+def range_timeline(rows: list[Row], cps_of: Callable[[str], dict[int, dict[str, Any]]]) -> list[Row]:
+    """A fan-out run: each range chain's hops (their `range` column names the chain), in the
+    order they started, so ranges that ran at once show side by side."""
+    chains = sorted({str(r["chain"]) for r in rows if r.get("chain")})
+    out = [{**row, "range": chain} for chain in chains for row in hop_timeline(
+        [r for r in rows if r.get("chain") == chain], cps_of(chain))]  # fmt: skip
+    return sorted(out, key=lambda r: (r["start_ms"] is None, r["start_ms"] or 0.0))
 
 
 def hop_timeline(rows: list[Row], cps: dict[int, dict[str, Any]]) -> list[Row]:
@@ -100,7 +110,9 @@ def render_summary(summary: dict[str, Any]) -> str:
 
 def render_timeline(timeline: list[Row], limit: int = 60) -> str:
     """Per hop: when it ran, what each attempt did (* = cold sandbox), records, why it stopped."""
-    head = f"  {'hop':>4} {'start ms':>9} {'end ms':>9} {'records':>9}  {'stopped':<14} attempts"
+    ranged = any("range" in row for row in timeline)
+    columns = f"{'hop':>4} {'start ms':>9} {'end ms':>9} {'records':>9}  {'stopped':<14} attempts"
+    head = f"  {'range   ' if ranged else ''}{columns}"
     lines = ["timeline:", head]
     shown = timeline if len(timeline) <= limit else [*timeline[: limit // 2], {}, *timeline[-limit // 2 :]]
     for row in shown:
@@ -109,7 +121,7 @@ def render_timeline(timeline: list[Row], limit: int = 60) -> str:
             continue
         when = f"{_num(row['start_ms']):>9} {_num(row['end_ms']):>9}"
         lines.append(
-            f"  {row['hop']:>4} {when} {_num(row['records']):>9}  "
+            f"  {row.get('range', '') + ' ' if ranged else ''}{row['hop']:>4} {when} {_num(row['records']):>9}  "
             f"{row['stopped'] or '-'!s:<14} {', '.join(row['attempts']) or '-'}"
         )
     lines.append("  (* = cold sandbox, (dup) = duplicate delivery)")

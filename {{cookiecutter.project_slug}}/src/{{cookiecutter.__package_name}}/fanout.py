@@ -153,6 +153,12 @@ def settle_run(store: CheckpointStore, process: Any, launch: Launch) -> dict[str
     return result
 
 
+def unfinished_chains(store: CheckpointStore) -> list[str]:
+    """The newest generation of each range that has not reached its limit (for a resume)."""
+    latest = _latest(store.s3, store.bucket, store.layout.run())
+    return [chain_id(index, gen) for index, (gen, end) in sorted(latest.items()) if end is None]
+
+
 def _latest(s3: S3Client, bucket: str, layout: RunLayout) -> dict[int, tuple[int, RangeEnd | None]]:
     """Each range's newest generation, and how it finished if it did."""
     latest: dict[int, int] = {}

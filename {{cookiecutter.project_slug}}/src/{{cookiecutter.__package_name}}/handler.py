@@ -26,14 +26,22 @@ from .config import Config, ConfigError
 from .deadline import HopClock, LambdaContext, PublishRate
 from .decoded import DecodedSource
 from .etag_cache import EtagCache
-from .fanout import commit_plan, end_every_chain, launch_ranges, plan_ranges, record_finished, settle_run
+from .fanout import (
+    commit_plan,
+    end_every_chain,
+    launch_ranges,
+    plan_ranges,
+    record_finished,
+    settle_run,
+    unfinished_chains,
+)
 from .guard import DepthExceededError, RunStopped, check_before_hop, check_progress
 from .hop import NO_TIME_TO_READ, HopTotals, HopWork, read_until_margin
 from .inflate import AccessPoint, GzipError
-from .layout import RunLayout, check_run_id, run_id_for
+from .layout import RunLayout, check_chain, check_run_id, run_id_for
 from .ranges import find_line_start
 from .records import MODE, OUTPUT_EXT, RecordReader, line_end, read_size
-from .runs import RESUME_KIND, mark_launched, read_outcome, record_outcome, write_manifest
+from .runs import RESUME_KIND, mark_launched, read_outcome, record_outcome, resume_event, write_manifest
 from .s3util import S3Client, exists, lambda_client, s3_client
 from .sink import AttemptSink, publish
 from .source import ObjectChangedError, ObjectSource
@@ -104,7 +112,7 @@ def handle(fn: Function, event: dict[str, Any], context: LambdaContext) -> dict[
         if not isinstance(bucket, str) or not bucket:
             raise CheckpointError(f"resume payload needs the bucket of the run, got {bucket!r}")
         try:
-            return resume_run(fn, bucket, check_run_id(run_id), context)
+            return resume_run(fn, bucket, check_run_id(run_id), context, check_chain(event.get("chain", "")))
         except ValueError as exc:
             raise CheckpointError(f"resume payload: {exc}") from None
     refs = object_refs_from_event(event, fn)
@@ -194,10 +202,12 @@ def continue_run(fn: Function, pointer: Pointer, context: LambdaContext) -> dict
     return run_hop(fn, store, checkpoint, pointer, context)
 
 
-def resume_run(fn: Function, bucket: str, run_id: str, context: LambdaContext) -> dict[str, Any]:
+def resume_run(fn: Function, bucket: str, run_id: str, context: LambdaContext, chain: str = "") -> dict[str, Any]:
     """Continue a stopped or failed run from its newest committed checkpoint (after the cause is fixed)."""
     s3 = fn.s3()
-    store = _store(fn, s3, bucket, run_id)
+    store = _store(fn, s3, bucket, run_id, chain)
+    if not chain and exists(s3, bucket, store.layout.plan()):
+        return _resume_ranges(fn, store, context)
     latest = store.latest()
     if latest is None:
         raise CheckpointError(f"run {run_id} has no checkpoint in s3://{bucket}/{store.layout.state_dir}")
@@ -217,6 +227,22 @@ def resume_run(fn: Function, bucket: str, run_id: str, context: LambdaContext) -
         },
     )
     return run_hop(fn, store, replace(checkpoint, code_version=version), pointer, context)
+
+
+def _resume_ranges(fn: Function, store: CheckpointStore, context: LambdaContext) -> dict[str, Any]:
+    """A fan-out run: resume each range chain that has not finished (each on its own, re-pinned to
+    this code like any resume), or, when all have, settle the run (a merge that never ran)."""
+    s3, layout = store.s3, store.layout
+    s3.delete_object(Bucket=store.bucket, Key=layout.outcome())
+    chains = unfinished_chains(store)
+    target = versions.function_arn_to_invoke(context.invoked_function_arn, versions.pin())
+    for chain in chains:
+        event = resume_event(store.bucket, layout.run_id, chain)
+        fn.lam().invoke(FunctionName=target, InvocationType="Event", Payload=json.dumps(event).encode())
+    logger.info("run resumed", extra={"run_id": layout.run_id, "ranges_resumed": chains})
+    if not chains:
+        settle_run(store, fn.process, _launcher(fn, context))
+    return {"run_id": layout.run_id, "status": "resumed", "ranges": chains}
 
 
 def run_hop(

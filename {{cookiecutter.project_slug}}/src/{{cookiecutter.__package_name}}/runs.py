@@ -98,6 +98,8 @@ def write_manifest(s3: S3Client, bucket: str, layout: RunLayout, cp: Checkpoint)
     put_once(s3, bucket, layout.manifest(), manifest_doc(cp))
 
 
-def resume_event(bucket: str, run_id: str) -> dict[str, Any]:
-    """The payload that makes the function continue `run_id` from its newest checkpoint."""
-    return {"kind": RESUME_KIND, "bucket": bucket, "run_id": run_id}
+def resume_event(bucket: str, run_id: str, chain: str = "") -> dict[str, Any]:
+    """The payload that makes the function continue `run_id` from its newest checkpoint (of one
+    range chain, for a fan-out run: the function sends those itself, one per stopped range)."""
+    event = {"kind": RESUME_KIND, "bucket": bucket, "run_id": run_id}
+    return {**event, "chain": chain} if chain else event
