@@ -54,9 +54,13 @@ def run_once(
     faults: str,
     project: Path,
     output: Path | None = None,
+    env: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """One `make simulate` run against the counting server; `output` receives the committed output."""
+    """One `make simulate` run against the counting server; `output` receives the committed output,
+    `env` adds function environment variables (NAME=value)."""
     argv = ["--input", str(data), "--timeout-ms", str(timeout_ms), "--seed", "1", "--no-progress", "--log", str(log)]
+    for pair in env:
+        argv += ["--env", pair]
     if faults:
         argv += ["--faults", faults]
     if output is not None:

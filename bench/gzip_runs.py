@@ -29,6 +29,9 @@ from bench.chain import run_once
 from bench.common import counting_s3, make_object
 
 FAULTS = "kill:0.2,duplicate:0.25,recycle:0.5,retries:6"
+# 100 MB at 100 ms takes a few thousand hops (a hop of 100 ms reads ~60 kB of CSV here), more than
+# the default depth guard allows; so does 1 GB at 1000 ms.
+ENV = ("MAX_HOPS=1000000",)
 TIMEOUTS_MS = (1000, 100)
 LEVELS = (1, 6, 9)
 REPORTED = (
@@ -94,7 +97,7 @@ def main() -> None:
         for timeout_ms in TIMEOUTS_MS:
             for faults in ("", args.faults):
                 output = work / "chain.out"
-                run = run_once(simulate, server, packed, log, timeout_ms, faults, project, output)
+                run = run_once(simulate, server, packed, log, timeout_ms, faults, project, output, ENV)
                 run["differences"] = compare(run, output, reference, ref_output)
                 run["manifest_fetched_over_compressed"] = (run["manifest_bytes_fetched"] or 0) / compressed
                 output.unlink(missing_ok=True)

