@@ -190,9 +190,13 @@ def _redo(store: CheckpointStore, plan: Plan, index: int, generation: int, start
     rejected = _final(store, RangeEnd(index, generation - 1, 0, 0))
     chain = store.of_chain(chain_id(index, generation))
     pointer = chain.commit(first_checkpoint(rejected, plan, index, generation, start, process.initial_state()))
-    if pointer is None:
-        return  # another attempt started the redo
-    keys = [p.key for p in rejected.parts]
+    if pointer is None:  # another attempt committed the redo; it may have died before launching it
+        if exists(store.s3, store.bucket, chain.layout.launched(0)):
+            return
+        found = chain.find(0)
+        assert found is not None
+        pointer = found[1]
+    keys = [p.key for p in rejected.parts]  # deleting again is harmless; launching again, a duplicate
     for batch in (keys[i : i + 1000] for i in range(0, len(keys), 1000)):
         store.s3.delete_objects(Bucket=store.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
     metrics.add_metric(name="RangesRedone", unit=MetricUnit.Count, value=1)

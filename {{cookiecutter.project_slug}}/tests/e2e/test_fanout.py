@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import Runner, make_input, sized
-from .test_chain import _reference, chain_timeout_ms
+from .test_chain import _reference
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +21,9 @@ def test_fan_out_with_faults_equals_one_pass(run_chain: Runner, tmp_path: Path, 
     ref_summary, ref_output = _reference(run_chain, data)
     summary, output = run_chain(
         data,
-        timeout_ms=chain_timeout_ms(ref_summary),
+        # Ranges run side by side on this machine's cores, with sandboxes recycled half the time:
+        # 1000 ms hops (Lambda's least timeout) keep their deadlines under that load.
+        timeout_ms=1000,
         faults=FAULTS,
         seed=ranges,
         PARALLELISM=str(ranges),
