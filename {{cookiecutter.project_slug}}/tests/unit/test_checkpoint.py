@@ -103,7 +103,7 @@ def test_missing_schema_is_rejected() -> None:
 
 
 # Fields added to schema 1 later, with the value a checkpoint written before them means.
-ADDED_LATER = {"code_version": "", "gzip": None}  # before version pinning: unpinned; before gzip: plain
+ADDED_LATER = {"code_version": "", "gzip": None, "range": None}  # unpinned; plain; the whole object
 
 
 @pytest.mark.parametrize(
