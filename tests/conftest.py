@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cookiecutter.main import cookiecutter
 
-from .project_runs import QUIET, make_runs  # the session fixture every slow test module shares
+from .project_runs import QUIET, make_runs, timeline  # make_runs: the session fixture every slow test module shares
 
 __all__ = ["make_runs"]
 
@@ -142,3 +142,12 @@ def _installs_start_first(request: pytest.FixtureRequest) -> None:
 def _quiet_from_the_first_slow_test(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("slow"):
         QUIET.set()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Where the slow part's time went (CI's budget is set by it)."""
+    rows = timeline()
+    if rows:
+        terminalreporter.write_sep("=", "heavy steps, from the session's start")
+        for row in rows:
+            terminalreporter.write_line(row)

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from .conftest import FULL_BAKES, MODES, SLUG, TEMPLATE, Bake, package_dir
-from .project_runs import GATE, ProjectRun
+from .project_runs import ProjectRun, gated
 
 PKG = "{pkg}"  # filled in per project
 TEMPLATE_PROJECT = TEMPLATE / "{{cookiecutter.project_slug}}"
@@ -422,7 +422,7 @@ def test_pre_commit_runs_the_projects_own_tools(make_runs: dict[str, ProjectRun]
     (copy / ".venv").symlink_to(root / ".venv")
     for command in (["git", "init", "-q"], ["git", "add", "-A"]):
         subprocess.run(command, cwd=copy, check=True)
-    with GATE:  # not while a project's end-to-end tests run
+    with gated("pre-commit run --all-files on a bake"):  # not while a project's end-to-end tests run
         done = subprocess.run(
             [str(copy / ".venv" / "bin" / "pre-commit"), "run", "--all-files"],
             cwd=copy,

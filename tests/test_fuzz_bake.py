@@ -24,7 +24,7 @@ import yaml
 
 from .conftest import TEMPLATE
 from .fuzz_answers import draw_answers
-from .project_runs import GATE, ProjectRun
+from .project_runs import ProjectRun, gated
 from .test_bake import AnyTagLoader, project_files, text_of
 
 DRAWS = int(os.environ.get("FUZZ_DRAWS", "40"))
@@ -152,7 +152,7 @@ def test_baked_projects_lint_translate_and_import(draws: list[Draw], make_runs: 
     assert code == 0, output[-3000:]
     python = make_runs["csv"].root / ".venv" / "bin" / "python"
     ok = {str(d.project): d for d in baked_ok(draws)}
-    with GATE:  # not while a project's end-to-end tests run
+    with gated("fuzz draws: cfn-lint, translate, import"):  # not while a project's end-to-end tests run
         proc = subprocess.run([str(python), str(CHECKER), *ok], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
     results: dict[str, list[str]] = json.loads(proc.stdout)
