@@ -17,10 +17,11 @@ pytestmark = pytest.mark.e2e
 
 def chain_timeout_ms(ref_summary: dict[str, Any]) -> int:
     """A timeout that cuts the input into ~15 hops whatever this machine's speed: a fifteenth of the
-    time the single pass spent processing, never below 200 ms (a cold sandbox and the commit
-    with its publishing copies need most of 100 ms against moto_server here)."""
+    time the single pass spent processing, never below 300 ms (a cold sandbox and the commit
+    with its publishing copies need most of 100 ms against moto_server here; ci17: a run's first
+    hop overran 200 ms three times in a row on a CI machine)."""
     busy_ms = sum(row["end_ms"] - row["start_ms"] for row in ref_summary["timeline"])
-    return max(200, min(1000, int(busy_ms / 15)))
+    return max(300, min(1000, int(busy_ms / 15)))
 
 
 REQUIRED = {
@@ -49,7 +50,9 @@ def _reference(run_chain: Runner, data: bytes) -> tuple[dict[str, Any], bytes]:
 
 def test_chain_equals_single_pass(run_chain: Runner, chain_input: bytes) -> None:
     ref_summary, ref_output = _reference(run_chain, chain_input)
-    summary, output = run_chain(chain_input, timeout_ms=chain_timeout_ms(ref_summary))
+    # retries:6, as Lambda could be configured: a hop that overruns on a loaded machine is retried
+    # (a retried hop is one more cut the output must not show), rather than failing the run.
+    summary, output = run_chain(chain_input, timeout_ms=chain_timeout_ms(ref_summary), faults="retries:6")
     assert summary.keys() >= REQUIRED
     assert summary["status"] == "succeeded", summary.get("error")
     assert summary["hops"] > 2, "the timeout must cut this input into several hops"
