@@ -85,6 +85,9 @@ def run_once(
         "faults": faults,
         "wall_s": wall,
         "hops": summary["hops"],
+        "ranges": summary.get("ranges", 1),
+        # Every invocation's duration (what Lambda bills), killed and retried attempts included.
+        "sandbox_s": sum(r["end_ms"] - r["start_ms"] for r in summary.get("invocation_log", [])) / 1000,
         "invocations": summary.get("invocations"),
         "timeouts": summary.get("timeouts"),
         "cold_starts": summary.get("cold_starts"),

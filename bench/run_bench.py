@@ -52,6 +52,8 @@ SIZES: dict[str, dict[str, int]] = {
         "gzip_runs_csv": 100_000_000,
         "gzip_runs_jsonl": 100_000_000,
         "gzip_runs_bytes": 100_000_000,
+        # fan-out against the sequential chain (csv: the mode whose range starts are speculated)
+        "fanout_csv": 24_000_000,
     },
     "quick": {
         "throughput_csv": 16_000_000,
@@ -71,6 +73,7 @@ SIZES: dict[str, dict[str, int]] = {
         "gzip_runs_csv": 8_000_000,
         "gzip_runs_jsonl": 8_000_000,
         "gzip_runs_bytes": 16_000_000,
+        "fanout_csv": 4_000_000,
     },
 }
 # Decompressed offsets where the gzip stage times a resume (issue: 10 MB, 100 MB, 1 GB into the object).
@@ -222,6 +225,10 @@ GOALS: dict[str, tuple[str, float]] = {
     # >= 100 MB gzip chains at 100 and 1000 ms, with and without faults: output == the plain pass
     "gzip.emulator_runs_differing": ("<=", 0),
     "gzip.emulator_fetched_over_compressed": ("<=", 1.05),
+    # N = 4 range chains with an I/O-bound process.py against the sequential chain
+    "fanout.speedup_n4": (">=", 3.2),
+    "fanout.hop_seconds_over_sequential": ("<=", 1.10),
+    "fanout.runs_differing": ("<=", 0),  # fan-out output and result == the sequential chain's
 }
 
 
@@ -381,6 +388,25 @@ def gzip_stage(
     return out
 
 
+def fanout_stage(py: Path, project: Path, size: int, raw: Path, work: Path) -> dict[str, Any]:
+    """N = 4 range chains against the sequential chain, I/O-bound and CPU-bound (bench/fanout_runs.py);
+    the goals are the I/O-bound figures, the CPU-bound ones are reported as they are (2 cores)."""
+    log(f"fanout: csv, {size / 1e6:.0f} MB, sequential chain and 4 range chains, I/O- and CPU-bound")
+    fo = measure(py, "fanout_runs", raw / "fanout.json", "--project", str(project), "--mode", "csv",
+                 "--size", str(size), "--ranges", "4", "--work", str(work / "fanout"))  # fmt: skip
+    io = fo["io_bound"]
+    out = {
+        "speedup_n4": io["speedup"],
+        "hop_seconds_over_sequential": io["hop_seconds_over_sequential"],
+        "cpu_bound": {k: fo["cpu_bound"][k] for k in ("speedup", "hop_seconds_over_sequential")},
+        "runs_differing": sum(bool(fo[w]["differences"]) for w in ("io_bound", "cpu_bound")),
+        "runs": fo,
+    }
+    log(f"fanout: speedup_n4 {fmt(out['speedup_n4'])}, hop seconds over sequential "
+        f"{fmt(out['hop_seconds_over_sequential'])}; CPU-bound {out['cpu_bound']}")  # fmt: skip
+    return out
+
+
 def without_samples(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k != "samples_ms"}
 
@@ -410,12 +436,38 @@ def package_mb(py: Path, project: Path) -> float:
     return (deps + own) / 1e6
 
 
+STAGES = ("throughput", "chain", "import", "rss", "gzip", "fanout", "overruns")
+NOW = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def updated(previous: dict[str, Any], fresh: dict[str, Any], this_run: dict[str, Any]) -> dict[str, Any]:
+    """`previous` with what this run measured in place of its figures (a mode's entry key by key,
+    so its throughput stays when only its chain ran again); `runs` lists every run the file now
+    draws on, the earlier one named by what it measured."""
+    run_keys = ("machine", "load_warning", "elapsed_s", "runs", "goals")
+    out = {k: v for k, v in previous.items() if k not in run_keys}
+    for key, value in fresh.items():
+        if key not in run_keys:
+            old = out.get(key)
+            out[key] = {**old, **value} if key in MODES and isinstance(old, dict) else value
+    runs = previous.get("runs") or [
+        {k: previous.get(k) for k in ("machine", "load_warning", "elapsed_s")} | {"stages": "all the others"}
+    ]
+    return {"machine": previous.get("machine"), **out, "load_warning": previous.get("load_warning"),
+            "elapsed_s": previous.get("elapsed_s"), "runs": [*runs, this_run]}  # fmt: skip
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small objects, 2 rounds (a smoke run, not for numbers)")
     ap.add_argument("--modes", default=",".join(MODES))
-    ap.add_argument("--skip", default="", help="comma-separated: throughput,chain,gzip,overruns,import,rss")
+    ap.add_argument("--skip", default="", help="comma-separated: throughput,chain,gzip,fanout,overruns,import,rss")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    ap.add_argument(
+        "--update",
+        action="store_true",
+        help="keep what --out holds for the stages skipped here (results.json's `runs` says which run measured what)",
+    )
     args = ap.parse_args()
     preset = "quick" if args.quick else "full"
     sizes, rounds = SIZES[preset], ROUNDS[preset]
@@ -533,27 +585,37 @@ def main() -> int:
         results["rss"] = rss
     if "gzip" not in skip:
         results["gzip"] = gzip_stage(py, projects, sizes, RESUME_AT[preset], rounds, raw, work)
+    if "fanout" not in skip and "csv" in projects:
+        results["fanout"] = fanout_stage(py, projects["csv"], sizes["fanout_csv"], raw, work)
     # The load the timed measurements shared the machine with; the overrun stage, last, loads it on purpose.
     load_at_end = load_average()
     if "overruns" not in skip:
         overruns(py, projects, sizes, OVERRUN_HOPS[preset], raw, work, results)
     shutil.rmtree(work, ignore_errors=True)
-    results["goals"] = goal_status(results)
     results["machine"]["load_avg_at_end"] = load_at_end
     warnings = [w for w in map(load_warning, (results["machine"]["load_avg_at_start"], load_at_end)) if w]
     results["load_warning"] = warnings[-1] if warnings else None
     results["elapsed_s"] = round(time.monotonic() - T0, 1)
+    ran = [s for s in STAGES if s not in skip]
+    this_run = {k: results[k] for k in ("machine", "load_warning", "elapsed_s")} | {"stages": ran, "at": NOW}
+    if args.update and args.out.exists():
+        results = updated(json.loads(args.out.read_text()), results, this_run)
+    else:
+        results["runs"] = [this_run]
+    results["goals"] = goal_status(results)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print()
     print(table(results))
     print()
     for k, v in results["goals"].items():
         print(f"  {k}: {v}")
-    if results["load_warning"]:
-        print(f"\nWARNING: {results['load_warning']}; these figures are not comparable to a quiet run's")
+    if this_run["load_warning"]:
+        print(f"\nWARNING: {this_run['load_warning']}; these figures are not comparable to a quiet run's")
+    machine_now = this_run["machine"]
     print(
-        f"\nmachine: {results['machine']['cpu_model']}, {results['machine']['cores']} cores, "
-        f"Python {results['machine']['python']}; {results['elapsed_s']:.0f} s; wrote {args.out}"
+        f"\nmachine: {machine_now['cpu_model']}, {machine_now['cores']} cores, "
+        f"Python {machine_now['python']}; {this_run['elapsed_s']:.0f} s; wrote {args.out}"
+        + (f" (stages {', '.join(ran)}; the rest kept)" if args.update else "")
     )
     return 0
 

@@ -7,9 +7,11 @@ guards, published parts), in its own folder under the run's state. When it reach
 commits its last checkpoint, publishes, records where it began and ended (`finished/`), and settles
 the run: the ranges are accepted in order, each only where the one before it ended (ranges.settle);
 a range whose speculated start was wrong is redone from there as a new generation, whose
-predecessor's parts are deleted first; when every range is accepted, the states are merged in range
-order (process.merge), finish() gives the result, and the manifest lists the accepted parts in range
-order: written with IfNoneMatch, it is the one merge commit whoever gets there.
+predecessor's parts are deleted first (an error a range with a speculated start runs into is
+held until its start is confirmed: a wrong start makes garbage of what it reads); when every
+range is accepted, the states are merged in range order (process.merge), finish() gives the
+result, and the manifest lists the accepted parts in range order: written with IfNoneMatch, it is
+the one merge commit whoever gets there.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from typing import Any
 from .checkpoint import Checkpoint, CheckpointStore, Pointer, RangeInfo
 from .config import Config
 from .decoded import DecodedSource
+from .guard import RunStopped
 from .layout import RunLayout, chain_id, check_chain
 from .ranges import RangeEnd, plan_bounds, settle
 from .records import RecordReader, line_end, range_context
-from .runs import get_json, manifest_doc, put_once, record_outcome
+from .runs import get_json, manifest_doc, put_once, read_outcome, record_outcome
 from .s3util import S3Client, exists
 from .source import ObjectSource
+from .state_codec import check_result
 from .telemetry import MetricUnit, logger, metrics
 
 Launch = Callable[[CheckpointStore, Pointer, str], None]
@@ -78,43 +82,63 @@ def commit_plan(store: CheckpointStore, plan: Plan) -> Plan:
     return plan
 
 
-def load_plan(s3: S3Client, bucket: str, layout: RunLayout) -> Plan:
-    doc = get_json(s3, bucket, layout.plan())
+def find_plan(s3: S3Client, bucket: str, layout: RunLayout) -> Plan | None:
+    doc = get_json(s3, bucket, layout.run().plan())
     if doc is None:
-        raise FileNotFoundError(f"run {layout.run_id} has no plan at s3://{bucket}/{layout.plan()}")
+        return None
     return Plan(tuple(doc["bounds"]), doc["context"], float(doc["started_at"]), str(doc["code_version"]))
+
+
+def load_plan(s3: S3Client, bucket: str, layout: RunLayout) -> Plan:
+    plan = find_plan(s3, bucket, layout)
+    if plan is None:
+        raise FileNotFoundError(f"run {layout.run_id} has no plan at s3://{bucket}/{layout.run().plan()}")
+    return plan
 
 
 def first_checkpoint(cp: Checkpoint, plan: Plan, index: int, generation: int, start: int | None,
                      state: dict[str, Any]) -> Checkpoint:  # fmt: skip
     """Hop 0 of range `index`: from the run's bound (its first hop finds where records start), or
-    from a confirmed `start`."""
+    from a confirmed `start`; on the code `cp` is pinned to (a redo after a resume runs the fix)."""
     offset = plan.bounds[index] if start is None else start
     return Checkpoint(
         run_id=cp.run_id, source=cp.source, hop=0, offset=offset, state=state,
         reader_context={} if index == 0 else dict(plan.context), started_at=plan.started_at,
-        updated_at=time.time(), code_version=plan.code_version,
+        updated_at=time.time(), code_version=cp.code_version,
         range=RangeInfo(index, plan.count, plan.bounds[index + 1], generation, 0 if index == 0 else start),
     )  # fmt: skip
 
 
 def launch_ranges(store: CheckpointStore, cp: Checkpoint, plan: Plan, state: Callable[[], dict[str, Any]],
-                  launch: Launch) -> None:  # fmt: skip
-    """Commit and launch each range chain's first hop (once: a retried planner skips those it
-    finds launched; a second launch would only be a duplicate of that hop)."""
+                  launch: Launch) -> list[str]:  # fmt: skip
+    """Commit and launch each range chain's first hop (once: a retried planner, a late duplicate of
+    hop 0 or a resume skips those it finds launched). Returns the chains this call launched."""
+    launched = []
     for index in range(plan.count):
         chain = store.of_chain(chain_id(index, 0))
-        first = first_checkpoint(cp, plan, index, 0, None, state())
-        pointer = chain.commit(first)
-        if pointer is None:
-            if exists(store.s3, store.bucket, chain.layout.launched(0)):
-                continue
-            found = chain.find(0)
-            assert found is not None
-            pointer = found[1]
-        launch(chain, pointer, plan.code_version)
-    metrics.add_metric(name="RangesLaunched", unit=MetricUnit.Count, value=plan.count)
-    logger.info("run fanned out", extra={"ranges": plan.count, "bounds": list(plan.bounds)})
+        if _commit_and_launch(chain, first_checkpoint(cp, plan, index, 0, None, state()), launch):
+            launched.append(chain.layout.chain)
+    if launched:
+        metrics.add_metric(name="RangesLaunched", unit=MetricUnit.Count, value=len(launched))
+        logger.info("run fanned out", extra={"ranges": plan.count, "bounds": list(plan.bounds), "launched": launched})
+    return launched
+
+
+def _commit_and_launch(chain: CheckpointStore, first: Checkpoint, launch: Launch,
+                       before_launch: Callable[[], None] = lambda: None) -> bool:  # fmt: skip
+    """Commit a chain's first checkpoint and launch it, once: a repeat finds it committed and
+    launches it only if it was never marked launched (its committer may have died in between), and
+    a second launch would only be a duplicate of that hop. True when this call launched it."""
+    pointer = chain.commit(first)
+    if pointer is None:
+        if exists(chain.s3, chain.bucket, chain.layout.launched(0)):
+            return False
+        found = chain.find(0)
+        assert found is not None
+        pointer = found[1]
+    before_launch()
+    launch(chain, pointer, first.code_version)
+    return True
 
 
 def record_finished(store: CheckpointStore, done: Checkpoint) -> None:
@@ -126,25 +150,25 @@ def record_finished(store: CheckpointStore, done: Checkpoint) -> None:
     put_once(store.s3, store.bucket, store.layout.run().finished(info.chain), doc)
 
 
-def settle_run(store: CheckpointStore, process: Any, launch: Launch) -> dict[str, Any] | None:
-    """Accept the finished ranges in order; redo the first that began in the wrong place; merge
-    and write the manifest once every range is accepted. Returns the result when this call wrote
-    the manifest. Any attempt may call it, any number of times."""
+def settle_run(store: CheckpointStore, process: Any, launch: Launch, code_version: str) -> dict[str, Any] | None:
+    """Accept the finished ranges in order; redo the first that began in the wrong place (on
+    `code_version`, the settling chain's); fail the run on a held error that turned out real;
+    merge and write the manifest once every range is accepted. Returns the result when this call
+    wrote the manifest. Any attempt may call it, any number of times."""
     s3, bucket, layout = store.s3, store.bucket, store.layout.run()
-    if exists(s3, bucket, layout.manifest()):
-        return None
+    if exists(s3, bucket, layout.manifest()) or read_outcome(s3, bucket, layout) is not None:
+        return None  # merged, or ended (failed, abandoned): nothing to redo or merge
     plan = load_plan(s3, bucket, layout)
     found = settle(plan.count, _latest(s3, bucket, layout))
     if found.redo is not None:
-        _redo(store, plan, *found.redo, process, launch)
+        _redo(store, plan, *found.redo, process, launch, code_version)
         return None
+    if found.failed is not None:
+        raise HeldError(found.failed)
     if not found.complete:
         return None
     finals = [_final(store, end) for end in found.accepted]
-    merged = finals[0].state
-    for later in finals[1:]:
-        merged = process.merge(merged, later.state)
-    result: dict[str, Any] = process.finish(merged)
+    result = _merge(process, finals)
     doc = _merged_manifest(finals, result)
     if not put_once(s3, bucket, layout.manifest(), doc):
         return None  # another attempt merged first
@@ -153,10 +177,74 @@ def settle_run(store: CheckpointStore, process: Any, launch: Launch) -> dict[str
     return result
 
 
+class HeldError(RunStopped):
+    """A range's held-back error, now known to be real (its start was right): it ends the run."""
+
+    def __init__(self, end: RangeEnd) -> None:
+        super().__init__(f"range {end.index}: {end.error}")
+        self.error_type = end.error_type or "RunStopped"
+
+
+class MergeError(Exception):
+    """process.merge or finish failed on the ranges' states: the run cannot complete as it is."""
+
+
+def _merge(process: Any, finals: list[Checkpoint]) -> dict[str, Any]:
+    """The ranges' states merged in range order, through finish(); what crosses into the manifest
+    is checked as a sequential run's result is."""
+    merged = finals[0].state
+    try:
+        for index in range(1, len(finals)):
+            step = f"merge(<ranges 0..{index - 1} merged>, <range {index}>)"
+            merged = process.merge(merged, finals[index].state)
+        step = "finish(<every range merged>)"
+        result: dict[str, Any] = process.finish(merged)
+    except Exception as exc:
+        raise MergeError(f"{step} in process.py raised {type(exc).__name__}: {exc}") from exc
+    check_result(result, "the result of finish()")
+    return result
+
+
+def hold(store: CheckpointStore, cp: Checkpoint, exc: Exception) -> bool:
+    """Hold back a run-ending error of a range whose start is a speculation (a CSV range that began
+    inside a quoted field reads garbage that can be too large or never progress): recorded as this
+    generation's end, it ends the run only if the range before it confirms the start (settle_run).
+    False when the start is not a speculation: the error is real now."""
+    info = cp.range
+    if info is None or info.index == 0 or info.generation > 0 or info.start is None:
+        return False
+    doc = {"index": info.index, "generation": info.generation, "start": info.start, "end": -1, "hop": cp.hop,
+           "error": str(exc), "error_type": type(exc).__name__}  # fmt: skip
+    put_once(store.s3, store.bucket, store.layout.run().finished(info.chain), doc)
+    logger.warning("a range that began on a guess failed: the range before it decides",
+                   extra={"range": info.index, "error": str(exc)})  # fmt: skip
+    return True
+
+
+def unpublish_if_superseded(store: CheckpointStore, cp: Checkpoint, keys: list[str]) -> None:
+    """A late attempt of a rejected generation can publish its parts after the redo deleted them:
+    it looks for the redo after publishing and deletes what it published. (The redo commits before
+    it deletes, so one of the two always sees the other.)"""
+    info = cp.range
+    if info is None or info.index == 0 or not keys:
+        return
+    newer = store.of_chain(chain_id(info.index, info.generation + 1))
+    if exists(store.s3, store.bucket, newer.layout.checkpoint(0)):
+        _delete(store, keys)
+
+
 def unfinished_chains(store: CheckpointStore) -> list[str]:
-    """The newest generation of each range that has not reached its limit (for a resume)."""
-    latest = _latest(store.s3, store.bucket, store.layout.run())
-    return [chain_id(index, gen) for index, (gen, end) in sorted(latest.items()) if end is None]
+    """The newest generation of each range that has not reached its limit (for a resume); a range
+    that held back an error is one of them (its record of the error goes: the resume retries it)."""
+    layout = store.layout.run()
+    chains = []
+    for index, (gen, end) in sorted(_latest(store.s3, store.bucket, layout).items()):
+        if end is not None and end.error is not None:
+            store.s3.delete_object(Bucket=store.bucket, Key=layout.finished(chain_id(index, gen)))
+            end = None
+        if end is None:
+            chains.append(chain_id(index, gen))
+    return chains
 
 
 def _latest(s3: S3Client, bucket: str, layout: RunLayout) -> dict[int, tuple[int, RangeEnd | None]]:
@@ -169,7 +257,8 @@ def _latest(s3: S3Client, bucket: str, layout: RunLayout) -> dict[int, tuple[int
     for key in _keys(s3, bucket, layout.finished_dir):
         doc = get_json(s3, bucket, key)
         if doc is not None:
-            end = RangeEnd(int(doc["index"]), int(doc["generation"]), int(doc["start"]), int(doc["end"]))
+            end = RangeEnd(int(doc["index"]), int(doc["generation"]), int(doc["start"]), int(doc["end"]),
+                           doc.get("error"), doc.get("error_type"))  # fmt: skip
             ends[(end.index, end.generation)] = end
     return {index: (gen, ends.get((index, gen))) for index, gen in latest.items()}
 
@@ -179,32 +268,57 @@ def _final(store: CheckpointStore, end: RangeEnd) -> Checkpoint:
     assert doc is not None
     found = store.of_chain(chain_id(end.index, end.generation)).find(int(doc["hop"]))
     if found is None:
-        raise FileNotFoundError(f"range {end.index} generation {end.generation}: its last checkpoint is gone")
+        raise FileNotFoundError(
+            f"run {store.layout.run_id}: range {end.index} (generation {end.generation}) recorded its end but its "
+            f"last checkpoint is gone from s3://{store.bucket}/{store.layout.state_dir}: was the state prefix "
+            "expired by a lifecycle rule while the run was going?"
+        )
     return found[0]
 
 
 def _redo(store: CheckpointStore, plan: Plan, index: int, generation: int, start: int, process: Any,
-          launch: Launch) -> None:  # fmt: skip
+          launch: Launch, code_version: str) -> None:  # fmt: skip
     """Read range `index` again from `start`, where the range before it ended; the rejected
     generation's parts go first (only accepted parts may stay under the output prefix)."""
     rejected = _final(store, RangeEnd(index, generation - 1, 0, 0))
     chain = store.of_chain(chain_id(index, generation))
-    pointer = chain.commit(first_checkpoint(rejected, plan, index, generation, start, process.initial_state()))
-    if pointer is None:  # another attempt committed the redo; it may have died before launching it
-        if exists(store.s3, store.bucket, chain.layout.launched(0)):
-            return
-        found = chain.find(0)
-        assert found is not None
-        pointer = found[1]
+    first = first_checkpoint(replace(rejected, code_version=code_version), plan, index, generation, start,
+                             process.initial_state())  # fmt: skip
     keys = [p.key for p in rejected.parts]  # deleting again is harmless; launching again, a duplicate
+
+    def before_launch() -> None:
+        _delete(store, keys)
+        # The run may have ended while this committed: a chain made after end_every_chain listed the
+        # chains would never see it (that call writes the outcome, then lists; this one commits, then looks).
+        outcome = read_outcome(store.s3, store.bucket, store.layout.run())
+        if outcome is not None:
+            record_outcome(store.s3, store.bucket, chain.layout, outcome["status"], outcome.get("error", ""),
+                           outcome.get("error_type", ""), first, outcome.get("superseded_by"))  # fmt: skip
+
+    if _commit_and_launch(chain, first, launch, before_launch):
+        metrics.add_metric(name="RangesRedone", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "a range began inside a record: read again from where the range before it ended",
+            extra={"range": index, "generation": generation, "start": start, "rejected_parts": len(keys)},
+        )
+
+
+def drop_superseded_parts(store: CheckpointStore) -> None:
+    """Delete the parts of every generation a redo replaced (for a resume: a redo whose committer
+    stopped before deleting them, its retries spent)."""
+    latest = _latest(store.s3, store.bucket, store.layout.run())
+    keys: list[str] = []
+    for index, (generation, _) in latest.items():
+        for old in range(generation):
+            found = store.of_chain(chain_id(index, old)).latest()
+            if found is not None:
+                keys += [p.key for p in found[0].parts]
+    _delete(store, keys)
+
+
+def _delete(store: CheckpointStore, keys: list[str]) -> None:
     for batch in (keys[i : i + 1000] for i in range(0, len(keys), 1000)):
         store.s3.delete_objects(Bucket=store.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
-    metrics.add_metric(name="RangesRedone", unit=MetricUnit.Count, value=1)
-    logger.warning(
-        "a range began inside a record: read again from where the range before it ended",
-        extra={"range": index, "generation": generation, "start": start, "rejected_parts": len(keys)},
-    )
-    launch(chain, pointer, plan.code_version)
 
 
 def _merged_manifest(finals: list[Checkpoint], result: dict[str, Any]) -> dict[str, Any]:

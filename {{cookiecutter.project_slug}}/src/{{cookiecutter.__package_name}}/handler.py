@@ -27,20 +27,26 @@ from .deadline import HopClock, LambdaContext, PublishRate
 from .decoded import DecodedSource
 from .etag_cache import EtagCache
 from .fanout import (
+    HeldError,
+    MergeError,
     commit_plan,
+    drop_superseded_parts,
     end_every_chain,
+    find_plan,
+    hold,
     launch_ranges,
+    load_plan,
     plan_ranges,
     record_finished,
     settle_run,
     unfinished_chains,
+    unpublish_if_superseded,
 )
-from .guard import DepthExceededError, RunStopped, check_before_hop, check_progress
+from .guard import DepthExceededError, NoProgressError, RunStopped, check_before_hop, check_progress
 from .hop import NO_TIME_TO_READ, HopTotals, HopWork, read_until_margin
 from .inflate import AccessPoint, GzipError
 from .layout import RunLayout, check_chain, check_run_id, run_id_for
-from .ranges import find_line_start
-from .records import MODE, OUTPUT_EXT, RecordReader, line_end, read_size
+from .records import MODE, OUTPUT_EXT, RecordReader, read_size, speculate_start
 from .runs import RESUME_KIND, mark_launched, read_outcome, record_outcome, resume_event, write_manifest
 from .s3util import S3Client, exists, lambda_client, s3_client
 from .sink import AttemptSink, publish
@@ -230,19 +236,28 @@ def resume_run(fn: Function, bucket: str, run_id: str, context: LambdaContext, c
 
 
 def _resume_ranges(fn: Function, store: CheckpointStore, context: LambdaContext) -> dict[str, Any]:
-    """A fan-out run: resume each range chain that has not finished (each on its own, re-pinned to
-    this code like any resume), or, when all have, settle the run (a merge that never ran)."""
+    """A fan-out run: launch the ranges its first hop never launched, resume each range chain that
+    has not finished (each on its own, re-pinned to this code like any resume), or, when all have,
+    settle the run (a merge that never ran). Parts of replaced generations go first."""
     s3, layout = store.s3, store.layout
     s3.delete_object(Bucket=store.bucket, Key=layout.outcome())
-    chains = unfinished_chains(store)
-    target = versions.function_arn_to_invoke(context.invoked_function_arn, versions.pin())
+    version = versions.pin()
+    first = store.find(0)
+    if first is None:
+        raise CheckpointError(f"run {layout.run_id} has no checkpoint 0 in s3://{store.bucket}/{layout.state_dir}")
+    launcher = _launcher(fn, context)
+    plan = load_plan(s3, store.bucket, layout)
+    launched = launch_ranges(store, replace(first[0], code_version=version), plan, fn.process.initial_state, launcher)
+    drop_superseded_parts(store)
+    chains = [c for c in unfinished_chains(store) if c not in launched]
+    target = versions.function_arn_to_invoke(context.invoked_function_arn, version)
     for chain in chains:
         event = resume_event(store.bucket, layout.run_id, chain)
         fn.lam().invoke(FunctionName=target, InvocationType="Event", Payload=json.dumps(event).encode())
-    logger.info("run resumed", extra={"run_id": layout.run_id, "ranges_resumed": chains})
-    if not chains:
-        settle_run(store, fn.process, _launcher(fn, context))
-    return {"run_id": layout.run_id, "status": "resumed", "ranges": chains}
+    logger.info("run resumed", extra={"run_id": layout.run_id, "ranges_resumed": chains, "ranges_launched": launched})
+    if not chains and not launched:
+        _settle(fn, store, first[0], context, version)
+    return {"run_id": layout.run_id, "status": "resumed", "ranges": chains + launched}
 
 
 def run_hop(
@@ -277,7 +292,18 @@ def run_hop(
         check_before_hop(cp, fn.config)
         return _process(fn, store, cp, context, rtt_ms)
     except RUN_ENDING as exc:
+        if isinstance(exc, (RecordTooLargeError, NoProgressError)) and hold(store, _with_start(fn, store, cp), exc):
+            settled = _settle(fn, store, cp, context, cp.code_version)
+            return {"run_id": cp.run_id, "status": "range held", "hop": cp.hop, "result": settled}
         return _end_run(fn, store, cp, exc, context)
+
+
+def _with_start(fn: Function, store: CheckpointStore, cp: Checkpoint) -> Checkpoint:
+    """`cp` with its range's start, found as its first hop finds it (for an error in that hop)."""
+    if cp.range is None or cp.range.start is not None or cp.range.index == 0:
+        return cp
+    source = ObjectSource(store.s3, cp.source, fn.cache, read_size(fn.config))
+    return _range_start(DecodedSource(source, cp.gzip), cp)[1]
 
 
 def _process(
@@ -289,7 +315,9 @@ def _process(
     attempt = uuid.uuid4().hex[:12]
     source = ObjectSource(s3, cp.source, fn.cache, read_size(cfg))
     if cp.hop == 0 and cp.range is None and cfg.parallelism > 1:
-        plan = plan_ranges(source, cp, cfg)
+        # A retry or late duplicate of the planner launches what is missing from the plan it
+        # committed, without reading the object again (it may have changed since the run began).
+        plan = find_plan(s3, store.bucket, store.layout) or plan_ranges(source, cp, cfg)
         if plan is not None:
             launch_ranges(store, cp, commit_plan(store, plan), fn.process.initial_state, _launcher(fn, context))
             return {"run_id": cp.run_id, "status": "fanned out", "ranges": plan.count}
@@ -423,15 +451,11 @@ def _already_done(
 
 def _range_start(decoded: DecodedSource, cp: Checkpoint) -> tuple[Iterator[bytes], Checkpoint]:
     """The stream a hop reads, from the checkpoint's offset; for the first hop of a range that
-    begins mid-object, from the first line start after its bound (found here, kept in the range)."""
+    begins mid-object, from where its first record is guessed to begin (kept in the range)."""
     info = cp.range
     if info is None or info.start is not None:
         return decoded.chunks(cp.offset), cp
-    newline = line_end(cp.reader_context)
-    if newline is None:  # bytes mode: the bound is a chunk boundary
-        start, chunks = cp.offset, decoded.chunks(cp.offset)
-    else:
-        start, chunks = find_line_start(decoded.chunks(cp.offset - 1), cp.offset - 1, newline)
+    start, chunks = speculate_start(decoded.chunks, cp.offset, cp.reader_context)
     return chunks, replace(cp, offset=start, range=replace(info, start=start))
 
 
@@ -445,7 +469,18 @@ def _finish(
         return None
     _publish_hop(fn, store, done)
     record_finished(store, done)
-    return settle_run(store, fn.process, _launcher(fn, context))
+    return _settle(fn, store, done, context, done.code_version)
+
+
+def _settle(
+    fn: Function, store: CheckpointStore, cp: Checkpoint, context: LambdaContext, code_version: str
+) -> dict[str, Any] | None:
+    """settle_run; a held error that proved real, or a merge that cannot be done, ends the run."""
+    try:
+        return settle_run(store, fn.process, _launcher(fn, context), code_version)
+    except (HeldError, MergeError, StateError) as exc:
+        _end_run(fn, store, cp, exc, context)
+        raise  # _end_run raises; this is for the type checker
 
 
 def _launcher(fn: Function, context: LambdaContext) -> Callable[[CheckpointStore, Pointer, str], None]:
@@ -468,6 +503,7 @@ def _publish_hop(fn: Function, store: CheckpointStore, committed: Checkpoint) ->
     started = time.perf_counter()
     publish(store.s3, store.bucket, parts)
     fn.publish_rate.record((time.perf_counter() - started) * 1000, sum(p.bytes for p in parts), len(parts))
+    unpublish_if_superseded(store, committed, [p.key for p in parts])
 
 
 def _launch(fn: Function, store: CheckpointStore, pointer: Pointer, code_version: str, context: LambdaContext) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 def plan_bounds(size: int, parallelism: int, min_range_bytes: int, align: int = 1) -> tuple[int, ...]:
     """The ranges' bounds (0 first, `size` last): at most `parallelism` ranges of at least about
-    `min_range_bytes`, each bound a multiple of `align` (bytes mode: whole chunks per range)."""
+    `min_range_bytes`, each bound a multiple of `align` (fixed-size records: whole ones per range)."""
     count = max(1, min(parallelism, size // max(1, min_range_bytes)))
     inner = {size * i // count // align * align for i in range(1, count)}
     return tuple(sorted({0, size} | {b for b in inner if 0 < b < size}))
@@ -53,7 +53,7 @@ def _prepend(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
 
 class BoundedChunks:
     """A range's stream: the object's chunks from `offset`, ending at the range's limit, the first
-    line start at or after `bound` (`bound` itself when `newline` is None: bytes mode). A CSV
+    line start at or after `bound` (`bound` itself when `newline` is None: fixed-size records). A CSV
     reader whose last record runs past the limit calls `lift()`, and the stream goes on."""
 
     def __init__(self, chunks: Iterator[bytes], offset: int, bound: int, newline: bytes | None) -> None:
@@ -109,16 +109,22 @@ class RangeEnd:
     generation: int
     start: int
     end: int
+    # A run-ending error this generation held back (its start was a speculation): real if the
+    # range before it ends at `start`, an artefact of a wrong start otherwise (the range is redone).
+    error: str | None = None
+    error_type: str | None = None
 
 
 @dataclass(frozen=True)
 class Settlement:
     """What the finished ranges add up to: the accepted ranges in order (all of them: the run is
-    complete), or a range to redo from a confirmed start, or nothing to do until more finish."""
+    complete), a range to redo from a confirmed start, a held error that turned out real (`failed`),
+    or nothing to do until more finish."""
 
     accepted: tuple[RangeEnd, ...]
     complete: bool
     redo: tuple[int, int, int] | None = None  # (index, generation, start)
+    failed: RangeEnd | None = None
 
 
 def settle(count: int, latest: Mapping[int, tuple[int, RangeEnd | None]]) -> Settlement:
@@ -132,5 +138,7 @@ def settle(count: int, latest: Mapping[int, tuple[int, RangeEnd | None]]) -> Set
             return Settlement(tuple(accepted), complete=False)
         if accepted and finished.start != accepted[-1].end:
             return Settlement(tuple(accepted), complete=False, redo=(index, generation + 1, accepted[-1].end))
+        if finished.error is not None:
+            return Settlement(tuple(accepted), complete=False, failed=finished)
         accepted.append(finished)
     return Settlement(tuple(accepted), complete=True)

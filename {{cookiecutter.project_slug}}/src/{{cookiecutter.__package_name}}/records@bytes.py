@@ -3,7 +3,7 @@ so there are no bad records; output items are bytes, concatenated."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .batch import Batch, DeadlineCheck
@@ -33,6 +33,13 @@ def range_context(context: dict[str, Any]) -> dict[str, Any] | None:
 def line_end(context: dict[str, Any]) -> bytes | None:
     """Records are chunks, not lines: a range bound is a multiple of the chunk size."""
     return None
+
+
+def speculate_start(
+    chunks_from: Callable[[int], Iterator[bytes]], bound: int, context: dict[str, Any]
+) -> tuple[int, Iterator[bytes]]:
+    """A range's first record begins at its bound (a multiple of the chunk size): no guess."""
+    return bound, chunks_from(bound)
 
 
 class RecordReader:

@@ -28,7 +28,7 @@ import dataclasses
 import io
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from itertools import accumulate, compress, islice, repeat
 from typing import Any
@@ -381,7 +381,81 @@ def range_context(context: dict[str, Any]) -> dict[str, Any] | None:
 
 def line_end(context: dict[str, Any]) -> bytes | None:
     """The byte that ends a line of the object as stored (a record starts only after one)."""
+    return _newline(context)
+
+
+def _newline(context: dict[str, Any]) -> bytes:
     return b"\r" if context.get("newline") == "cr" else b"\n"
+
+
+GUESS_WINDOW = 1 << 16  # bytes after a bound a range looks at to guess whether it lies inside quotes
+_QUOTES = re.compile(rb'"+')
+_EDGES = (b",", b"\n", b"\r")  # what stands beside a quote that opens or closes a field
+
+
+def speculate_start(
+    chunks_from: Callable[[int], Iterator[bytes]], bound: int, context: dict[str, Any]
+) -> tuple[int, Iterator[bytes]]:
+    """Where the first record at or after a range's bound begins, and the stream from there: a
+    guess that the range before confirms or corrects (ranges.settle). A line end inside a quoted
+    field ends no record, so whether the bound lies inside quotes is read from the first run of
+    quotes after it that can only open a field (`,"x`) or only close one (`x",`), and the quotes
+    before it; without one in the first GUESS_WINDOW bytes, or if the quotes never close there, the
+    guess is the first line end's."""
+    newline, chunks = _newline(context), chunks_from(bound - 1)  # from the byte before the bound
+    parts = []
+    size = 0
+    for chunk in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= GUESS_WINDOW:
+            break
+    window = b"".join(parts)
+    start = _guess(window, newline)
+    return bound - 1 + start, _prepend(window[start:], chunks)
+
+
+def _guess(window: bytes, newline: bytes) -> int:
+    naive = window.find(newline)
+    naive = len(window) if naive < 0 else naive + 1
+    inside = _inside_at(window)
+    if inside is None:
+        return naive
+    at = 0
+    while True:
+        quote = window.find(b'"', at)
+        if inside:  # a closing quote; a "" escape closes and at once reopens, as the next turn sees
+            if quote < 0:
+                return naive
+            at, inside = quote + 1, False
+            continue
+        end = window.find(newline, at)
+        if end >= 0 and (quote < 0 or end < quote):
+            return end + 1
+        if quote < 0:
+            return naive
+        at, inside = quote + 1, True
+
+
+def _inside_at(window: bytes) -> bool | None:
+    """Whether window[0] lies inside a quoted field, from the first odd run of quotes that only a
+    field's start or only its end could be; None when no run says."""
+    for run in _QUOTES.finditer(window):
+        if run.start() == 0 or (run.end() - run.start()) % 2 == 0:
+            continue
+        opens = window[run.start() - 1 : run.start()] in _EDGES
+        closes = window[run.end() : run.end() + 1] in _EDGES
+        if opens == closes:
+            continue
+        before = window.count(b'"', 0, run.start()) % 2 == 1  # an odd count flips the state
+        return before if opens else not before
+    return None
+
+
+def _prepend(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    if head:
+        yield head
+    yield from chunks
 
 
 def _split_rows(lines: list[str]) -> list[list[str]]:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
 
 from .batch import BadRecord, Batch, DeadlineCheck
 from .config import Config
-from .ranges import BoundedChunks
+from .ranges import BoundedChunks, find_line_start
 from .textframe import UTF8_BOM, LineBuffer, LineTooLongError, OutOfTimeError, check_text
 from .textframe import encode_output as encode_output  # the mode's output: JSON Lines
 from .textframe import read_size as read_size
@@ -93,6 +93,14 @@ def range_context(context: dict[str, Any]) -> dict[str, Any] | None:
 def line_end(context: dict[str, Any]) -> bytes | None:
     """The byte that ends a line of the object (a record starts only after one)."""
     return b"\n"
+
+
+def speculate_start(
+    chunks_from: Callable[[int], Iterator[bytes]], bound: int, context: dict[str, Any]
+) -> tuple[int, Iterator[bytes]]:
+    """Where the first record at or after a range's bound begins (the first line start: a JSON
+    line holds no raw line end, so this is never wrong), and the stream from there."""
+    return find_line_start(chunks_from(bound - 1), bound - 1, b"\n")
 
 
 class RecordReader:

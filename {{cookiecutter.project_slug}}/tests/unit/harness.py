@@ -343,17 +343,12 @@ class FanOut:
 
 
 def fan_out(data: bytes, cfg: Config, bounds: list[int], context: dict[str, Any], **kw: int) -> FanOut:
-    """Read `data` as len(bounds) - 1 ranges do: range 0 from 0, range i from the first line start
-    at or after bounds[i] (given the planner's reader `context`), each to its limit; then settle
-    them in order, redoing a range from its predecessor's end until every start is confirmed."""
-    from {{ cookiecutter.__package_name }}.ranges import (
-        RangeEnd,
-        find_line_start,
-        settle,
-    )
-    from {{ cookiecutter.__package_name }}.records import line_end
-
-    newline = line_end(context)
+    """Read `data` as len(bounds) - 1 ranges do: range 0 from 0, range i from where the mode
+    guesses its first record begins after bounds[i] (given the planner's reader `context`), each
+    to its limit; then settle them in order, redoing a range from its predecessor's end until
+    every start is confirmed."""
+    from {{ cookiecutter.__package_name }}.ranges import RangeEnd, settle
+    from {{ cookiecutter.__package_name }}.records import speculate_start
 
     count = len(bounds) - 1
     reads: dict[tuple[int, int], ReadResult] = {}
@@ -368,9 +363,7 @@ def fan_out(data: bytes, cfg: Config, bounds: list[int], context: dict[str, Any]
     for index in range(count):
         start = 0
         if index > 0:
-            start = bounds[index]
-            if newline is not None:
-                start, _ = find_line_start(chunked(data[start - 1 :], kw.get("chunk", 7)), start - 1, newline)
+            start, _ = speculate_start(lambda at: chunked(data[at:], kw.get("chunk", 7)), bounds[index], context)
         read_range(index, 0, start)
     redone = 0
     while not (settled := settle(count, latest)).complete:
