@@ -53,7 +53,7 @@ SIZES: dict[str, dict[str, int]] = {
         "gzip_runs_jsonl": 100_000_000,
         "gzip_runs_bytes": 100_000_000,
         # fan-out against the sequential chain (csv: the mode whose range starts are speculated)
-        "fanout_csv": 24_000_000,
+        "fanout_csv": 48_000_000,
     },
     "quick": {
         "throughput_csv": 16_000_000,
