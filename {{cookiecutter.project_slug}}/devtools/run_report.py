@@ -54,6 +54,14 @@ def run_status(s3: Any, bucket: str, run_id: str, cfg: Any) -> dict[str, Any]:
     return status
 
 
+def _range_state(finished: dict[str, Any] | None) -> str:
+    if finished is None:
+        return "running"
+    if finished.get("error"):  # a range that began on a guess holds its error until its start is confirmed
+        return f"held, until the range before it confirms where it began: {finished['error']}"
+    return "finished"
+
+
 def range_progress(s3: Any, bucket: str, layout: Any, plan: dict[str, Any]) -> dict[str, Any]:
     """A fan-out run: where each range chain's newest generation stands, and the bytes read in all."""
     bounds = plan["bounds"]
@@ -73,7 +81,7 @@ def range_progress(s3: Any, bucket: str, layout: Any, plan: dict[str, Any]) -> d
         ranges.append({
             "index": index, "generation": generation - 1, "from": bounds[index], "to": bounds[index + 1],
             "offset": latest.offset, "hop": latest.hop, "records": latest.records,
-            "state": "finished" if finished else "running",
+            "state": _range_state(finished),
         })  # fmt: skip
     read = sum(max(0, r.get("offset", r.get("from", 0)) - r.get("from", 0)) for r in ranges)
     return {"ranges": ranges, "offset": min(read, bounds[-1]), "hop": sum(r.get("hop", 0) for r in ranges)}

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from devtools import passthrough
+from devtools.run_report import run_status
 
 from {{ cookiecutter.__package_name }}.ranges import plan_bounds
 
@@ -53,3 +54,10 @@ def test_a_range_that_began_inside_a_quoted_field_is_redone_not_failed(tmp_path:
         for late in list(h.lam.payloads):
             h.drive(late, lambda: 4)
         assert without_lines(h.outcome(run_id)) == merged
+        # `make status` of range 1 as it stood before range 0 finished: generation 0, holding its error
+        # (the redo and the merge taken away).
+        redo = h.list_keys(f"{cfg.state_prefix}runs/{run_id}/ranges/r0001g1/")
+        gone = [*redo, f"{cfg.output_prefix}{run_id}/manifest.json"]
+        h.s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in gone]})
+        state = run_status(h.s3, BUCKET, run_id, cfg)["ranges"][1]["state"]
+        assert state.startswith("held, until the range before it confirms where it began: the CSV row"), state
