@@ -33,6 +33,20 @@ FAULTS = "kill:0.2,duplicate:0.25,recycle:0.5,retries:6"
 # the default depth guard allows; so does 1 GB at 1000 ms.
 ENV = ("MAX_HOPS=1000000",)
 TIMEOUTS_MS = (1000, 100)
+# At 100 ms a cold sandbox's first hop often overruns (new connections), and recycle:0.5 makes half
+# the hops cold: ~1600 hops in a row must each succeed within their retries (the session-22 run
+# at 100 ms ran out of them, with and without faults). Runs shorter than a second allow 20
+# (Lambda allows 2; `make resume` continues a run whose retries ran out): they measure equality.
+SHORT_HOP_RETRIES = 20
+
+
+def with_retries(faults: str, timeout_ms: int) -> str:
+    if timeout_ms >= 1000:
+        return faults
+    kept = [item for item in faults.split(",") if item and not item.startswith("retries:")]
+    return ",".join([*kept, f"retries:{SHORT_HOP_RETRIES}"])
+
+
 LEVELS = (1, 6, 9)
 REPORTED = (
     "timeout_ms", "faults", "status", "differences", "wall_s", "hops", "invocations", "kills", "retries",
@@ -95,7 +109,7 @@ def main() -> None:
             raise SystemExit(f"the plain single pass failed: {reference['error']}")
         plain.unlink()
         for timeout_ms in TIMEOUTS_MS:
-            for faults in ("", args.faults):
+            for faults in (with_retries("", timeout_ms), with_retries(args.faults, timeout_ms)):
                 output = work / "chain.out"
                 run = run_once(simulate, server, packed, log, timeout_ms, faults, project, output, ENV)
                 run["differences"] = compare(run, output, reference, ref_output)
@@ -109,7 +123,7 @@ def main() -> None:
                     flush=True,
                 )
     packed.unlink()
-    clean = [r for r in runs if not r["faults"] and not r["differences"]]
+    clean = [r for r in runs if "kill" not in r["faults"] and not r["differences"]]
     result = {
         "decompressed_bytes": args.size,
         "compressed_bytes": compressed,
