@@ -50,7 +50,7 @@ def test_merging_ranges_gives_one_pass(data: bytes, cuts: list[int], chunk: int)
     states = []
     for a, b in itertools.pairwise(edges):
         state = process.initial_state()
-        process.process_batch([data[i : i + chunk] for i in range(a, b, chunk)], state)
+        process.process_batch([data[i : min(i + chunk, b)] for i in range(a, b, chunk)], state)
         states.append(state)
     merged = functools.reduce(process.merge, states)
     assert process.finish(merged) == process.finish(states_of_one_pass(data, chunk))
