@@ -97,6 +97,7 @@ def main() -> None:
     ap.add_argument("--mode", required=True)
     ap.add_argument("--size", type=int, required=True, help="decompressed bytes")
     ap.add_argument("--faults", default=FAULTS)
+    ap.add_argument("--timeouts", default=",".join(map(str, TIMEOUTS_MS)), help="hop timeouts (ms), comma-separated")
     args = ap.parse_args()
     project, work = args.project.resolve(), args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -116,7 +117,7 @@ def main() -> None:
         if reference["status"] != "succeeded":
             raise SystemExit(f"the plain single pass failed: {reference['error']}")
         plain.unlink()
-        for timeout_ms in TIMEOUTS_MS:
+        for timeout_ms in map(int, args.timeouts.split(",")):
             for faults in (with_retries("", timeout_ms), with_retries(args.faults, timeout_ms)):
                 output = work / "chain.out"
                 run = run_once(simulate, server, packed, log, timeout_ms, faults, project, output, env_for(timeout_ms))

@@ -332,6 +332,7 @@ def gzip_stage(
     rounds: int,
     raw: Path,
     work: Path,
+    gzip_hops: str,
 ) -> dict[str, Any]:
     """Gzip objects: throughput against gzip.GzipFile + the same parser, a 1000 ms chain against one
     pass (and bytes fetched against the compressed size), chains at 100 and 1000 ms with and without
@@ -348,7 +349,8 @@ def gzip_stage(
         runs_size = sizes[f"gzip_runs_{mode}"]
         log(f"gzip {mode}: chains of {runs_size / 1e6:.0f} MB at 1000 and 100 ms, with and without faults")
         em = measure(py, "gzip_runs", raw / f"gzip-runs-{mode}.json", "--project", str(project), "--mode", mode,
-                     "--size", str(runs_size), "--work", str(work / f"gzip-runs-{mode}"))  # fmt: skip
+                     "--size", str(runs_size), "--work", str(work / f"gzip-runs-{mode}"),
+                     "--timeouts", gzip_hops)  # fmt: skip
         out[mode] = {
             "vs_stream_baseline": tp.get("vs_stream_baseline"),
             "mb_per_s": tp.get("mb_per_s"),
@@ -463,6 +465,7 @@ def main() -> int:
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--skip", default="", help="comma-separated: throughput,chain,gzip,fanout,overruns,import,rss")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    ap.add_argument("--gzip-hops", default="1000,100", help="hop timeouts (ms) of the gzip emulator runs")
     ap.add_argument(
         "--update",
         action="store_true",
@@ -584,7 +587,7 @@ def main() -> int:
         results["rss_growth_mb"] = rss["rss_growth_mb"]
         results["rss"] = rss
     if "gzip" not in skip:
-        results["gzip"] = gzip_stage(py, projects, sizes, RESUME_AT[preset], rounds, raw, work)
+        results["gzip"] = gzip_stage(py, projects, sizes, RESUME_AT[preset], rounds, raw, work, args.gzip_hops)
     if "fanout" not in skip and "csv" in projects:
         results["fanout"] = fanout_stage(py, projects["csv"], sizes["fanout_csv"], raw, work)
     # The load the timed measurements shared the machine with; the overrun stage, last, loads it on purpose.
