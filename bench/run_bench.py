@@ -465,7 +465,7 @@ def main() -> int:
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--skip", default="", help="comma-separated: throughput,chain,gzip,fanout,overruns,import,rss")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
-    ap.add_argument("--gzip-hops", default="1000", help="hop timeouts (ms) of the gzip emulator runs (1000,100: + 100 ms)")
+    ap.add_argument("--gzip-hops", default="1000", help="gzip emulator runs: hop timeouts in ms")
     ap.add_argument(
         "--update",
         action="store_true",
