@@ -92,7 +92,10 @@ class _Handler(BaseHTTPRequestHandler):
             backend.api_request(-1)
 
     def _invoke(self, backend: Backend) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        if len(body) < length:  # the caller died mid-request (a sandbox at its deadline): Lambda never got it
+            return
         match = _PATH.fullmatch(urlsplit(self.path).path)
         if not match:
             self._error(404, "UnknownOperationException", f"not emulated: POST {self.path}")

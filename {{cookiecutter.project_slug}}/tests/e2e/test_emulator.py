@@ -162,6 +162,23 @@ def test_api_errors(make_emulator: Any) -> None:
     assert em.stats.invocations == 1
 
 
+def test_a_request_cut_off_mid_body_invokes_nothing(make_emulator: Any) -> None:
+    """A sandbox killed at its deadline while sending an invoke: Lambda never receives a partial
+    request, so no event (least of all an empty one) may be queued (session 23: a 100 ms chain got
+    an empty event from such a request and retried it 20 times)."""
+    em = make_emulator()
+    host, port = em.lambda_endpoint.removeprefix("http://").split(":")
+    head = (
+        f"POST /2015-03-31/functions/{em.arn}/invocations HTTP/1.1\r\nHost: {host}\r\n"
+        "X-Amz-Invocation-Type: Event\r\nContent-Length: 500\r\n\r\n"
+    )
+    for sent in (b"", b'{"kind": "recursive-s3-contin'):  # nothing of the body, or part of it
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(head.encode() + sent)
+    assert em.run(5)
+    assert em.stats.invocations == 0
+
+
 def test_deadline_kills_and_async_retries_end_in_an_on_failure_record(make_emulator: Any) -> None:
     em = make_emulator(timeout_ms=300, faults="retries:3")
     em.submit_async({"action": "sleep", "seconds": 30})
