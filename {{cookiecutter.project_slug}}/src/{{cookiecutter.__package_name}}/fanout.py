@@ -178,10 +178,11 @@ def settle_run(store: CheckpointStore, process: Any, launch: Launch, code_versio
 
 
 class HeldError(RunStopped):
-    """A range's held-back error, now known to be real (its start was right): it ends the run."""
+    """A range's held-back error, now known to be real (its start was right): it ends the run,
+    recorded as the error it was (type and message, which name the range's run and hop)."""
 
     def __init__(self, end: RangeEnd) -> None:
-        super().__init__(f"range {end.index}: {end.error}")
+        super().__init__(f"{end.error} (held until the range before it confirmed where range {end.index} began)")
         self.error_type = end.error_type or "RunStopped"
 
 
@@ -213,8 +214,9 @@ def hold(store: CheckpointStore, cp: Checkpoint, exc: Exception) -> bool:
     info = cp.range
     if info is None or info.index == 0 or info.generation > 0 or info.start is None:
         return False
+    error = f"run {cp.run_id} failed at hop {cp.hop} of range {info.index} ({cp.position}): {exc}"
     doc = {"index": info.index, "generation": info.generation, "start": info.start, "end": -1, "hop": cp.hop,
-           "error": str(exc), "error_type": type(exc).__name__}  # fmt: skip
+           "error": error, "error_type": type(exc).__name__}  # fmt: skip
     put_once(store.s3, store.bucket, store.layout.run().finished(info.chain), doc)
     logger.warning("a range that began on a guess failed: the range before it decides",
                    extra={"range": info.index, "error": str(exc)})  # fmt: skip
@@ -364,6 +366,13 @@ def _parse_chain(chain: str) -> tuple[int, int]:
     check_chain(chain)
     index, generation = chain[1:].split("g")
     return int(index), int(generation)
+
+
+def clear_every_outcome(store: CheckpointStore) -> None:
+    """For a resume: the run's outcome and every chain's go (end_every_chain wrote them)."""
+    run = store.layout.run()
+    chains = _common_prefixes(store.s3, store.bucket, run.ranges_dir)
+    _delete(store, [run.outcome(), *(run.of_chain(c).outcome() for c in chains)])
 
 
 def end_every_chain(store: CheckpointStore, status: str, error: str, error_type: str, cp: Checkpoint,

@@ -29,6 +29,7 @@ from .etag_cache import EtagCache
 from .fanout import (
     HeldError,
     MergeError,
+    clear_every_outcome,
     commit_plan,
     drop_superseded_parts,
     end_every_chain,
@@ -240,7 +241,7 @@ def _resume_ranges(fn: Function, store: CheckpointStore, context: LambdaContext)
     has not finished (each on its own, re-pinned to this code like any resume), or, when all have,
     settle the run (a merge that never ran). Parts of replaced generations go first."""
     s3, layout = store.s3, store.layout
-    s3.delete_object(Bucket=store.bucket, Key=layout.outcome())
+    clear_every_outcome(store)  # the run's and every chain's: a chain launched now must not find one
     version = versions.pin()
     first = store.find(0)
     if first is None:
@@ -532,13 +533,18 @@ def _end_run(
         logger.warning("object changed; restarting on the new version", extra={"superseded_by": new_run})
         start_run(fn, ref, context, inline=False)
         return {"run_id": cp.run_id, "status": "abandoned", "superseded_by": new_run}
-    if not str(exc).startswith(f"run {cp.run_id}"):
+    if getattr(exc, "recorded", False):  # ended already, deeper down (a settle inside this hop)
+        raise exc
+    # A held error that proved real is named as itself, at the range that ran into it (HeldError).
+    error_type = getattr(exc, "error_type", type(exc).__name__)
+    if not str(exc).startswith(f"run {cp.run_id}") and not isinstance(exc, HeldError):
         exc.args = (f"run {cp.run_id} failed at hop {cp.hop} ({cp.position}): {exc}",)
-    _record_end(store, "failed", str(exc), type(exc).__name__, cp)
+    _record_end(store, "failed", str(exc), error_type, cp)
     metrics.add_metric(name="RunsFailed", unit=MetricUnit.Count, value=1)
     if isinstance(exc, DepthExceededError):
         metrics.add_metric(name="DepthGuardTripped", unit=MetricUnit.Count, value=1)
-    logger.error("run failed", extra={"error": str(exc), "error_type": type(exc).__name__})
+    logger.error("run failed", extra={"error": str(exc), "error_type": error_type})
+    exc.recorded = True  # type: ignore[attr-defined]
     raise exc
 
 

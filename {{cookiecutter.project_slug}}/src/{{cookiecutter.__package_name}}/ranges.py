@@ -40,12 +40,13 @@ def find_line_start(chunks: Iterator[bytes], offset: int, newline: bytes) -> tup
         if nl >= 0:
             start = at + nl + 1
             rest = chunk[nl + 1 :]
-            return start, _prepend(rest, chunks)
+            return start, prepend(rest, chunks)
         at += len(chunk)
     return at, iter(())
 
 
-def _prepend(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+def prepend(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """`chunks` with `head` before them (when it is not empty)."""
     if head:
         yield head
     yield from chunks

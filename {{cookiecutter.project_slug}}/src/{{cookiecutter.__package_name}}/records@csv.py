@@ -35,7 +35,7 @@ from typing import Any
 
 from .batch import BadRecord, Batch, DeadlineCheck, InputFormatError, RecordTooLargeError
 from .config import Config
-from .ranges import BoundedChunks
+from .ranges import BoundedChunks, find_line_start, prepend
 from .textframe import UTF8_BOM, LineBuffer, LineTooLongError, OutOfTimeError, check_text
 from .textframe import encode_output as encode_output  # the mode's output: JSON Lines
 from .textframe import read_size as read_size
@@ -412,7 +412,9 @@ def speculate_start(
             break
     window = b"".join(parts)
     start = _guess(window, newline)
-    return bound - 1 + start, _prepend(window[start:], chunks)
+    if start == len(window) and window:  # no line end in the window: the first one after it
+        return find_line_start(prepend(window[-1:], chunks), bound - 2 + len(window), newline)
+    return bound - 1 + start, prepend(window[start:], chunks)
 
 
 def _guess(window: bytes, newline: bytes) -> int:
@@ -421,7 +423,7 @@ def _guess(window: bytes, newline: bytes) -> int:
     inside = _inside_at(window)
     if inside is None:
         return naive
-    at = 0
+    at, end = 0, -1
     while True:
         quote = window.find(b'"', at)
         if inside:  # a closing quote; a "" escape closes and at once reopens, as the next turn sees
@@ -429,11 +431,12 @@ def _guess(window: bytes, newline: bytes) -> int:
                 return naive
             at, inside = quote + 1, False
             continue
-        end = window.find(newline, at)
-        if end >= 0 and (quote < 0 or end < quote):
+        if end < at:  # the next line end, found again only once passed (linear in the window)
+            end = window.find(newline, at)
+            if end < 0:
+                return naive
+        if quote < 0 or end < quote:
             return end + 1
-        if quote < 0:
-            return naive
         at, inside = quote + 1, True
 
 
@@ -450,12 +453,6 @@ def _inside_at(window: bytes) -> bool | None:
         before = window.count(b'"', 0, run.start()) % 2 == 1  # an odd count flips the state
         return before if opens else not before
     return None
-
-
-def _prepend(head: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
-    if head:
-        yield head
-    yield from chunks
 
 
 def _split_rows(lines: list[str]) -> list[list[str]]:

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from devtools import passthrough
 from devtools.run_report import run_status
 
+from {{ cookiecutter.__package_name }}.checkpoint import CheckpointStore
 from {{ cookiecutter.__package_name }}.config import Config, ConfigError
-from {{ cookiecutter.__package_name }}.fanout import MergeError
+from {{ cookiecutter.__package_name }}.fanout import MergeError, end_every_chain
 from {{ cookiecutter.__package_name }}.layout import RunLayout, run_id_for
 from {{ cookiecutter.__package_name }}.records import MODE
 from {{ cookiecutter.__package_name }}.runs import resume_event
@@ -123,6 +124,26 @@ def test_a_planner_that_stopped_while_launching_is_completed_by_resume(tmp_path:
         h.lam.fail = lambda n: None
         h.drive(resume_event(BUCKET, run_id), lambda: 3)
         assert without_lines(h.outcome(run_id)) == without_lines(one)
+
+
+def test_resume_after_a_failure_runs_the_ranges_the_planner_never_launched(tmp_path: Any) -> None:
+    """The planner stopped after committing range 1 and before launching it, and the run then ended
+    (every chain got the outcome, range 1's too): the resume launches range 1 afresh, and it runs."""
+    body = sample_body(MODE, 200)
+    one, _, _ = run(body, None, bytes_chunk_size=23)
+    cfg = fan_out_config(tmp_path, body)
+    with aws(cfg, passthrough) as h:
+        h.lam.fail = lambda n: "before" if n == 2 else None  # invoke 1 launches range 0, 2 range 1
+        event = h.put_input(body)
+        with pytest.raises(InjectedCrash):
+            h.drive(event, retries=0)
+        store = CheckpointStore(h.s3, BUCKET, RunLayout(cfg.state_prefix, cfg.output_prefix, run_of(event)))
+        first = store.find(0)
+        assert first is not None
+        end_every_chain(store, "failed", "a range failed", "RunStopped", first[0])
+        h.lam.fail = lambda n: None
+        h.drive(resume_event(BUCKET, run_of(event)), lambda: 3)
+        assert without_lines(h.outcome(run_of(event))) == without_lines(one)
 
 
 class BadMerge:

@@ -7,9 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from devtools import passthrough
 from devtools.run_report import run_status
 
+from {{ cookiecutter.__package_name }}.batch import RecordTooLargeError
+from {{ cookiecutter.__package_name }}.fanout import HeldError
+from {{ cookiecutter.__package_name }}.layout import run_id_for
 from {{ cookiecutter.__package_name }}.ranges import plan_bounds
 
 from .harness import BUCKET, aws, make_config
@@ -60,4 +65,26 @@ def test_a_range_that_began_inside_a_quoted_field_is_redone_not_failed(tmp_path:
         gone = [*redo, f"{cfg.output_prefix}{run_id}/manifest.json"]
         h.s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in gone]})
         state = run_status(h.s3, BUCKET, run_id, cfg)["ranges"][1]["state"]
-        assert state.startswith("held, until the range before it confirms where it began: the CSV row"), state
+        assert state.startswith("held, until the range before it confirms where it began: run "), state
+
+
+def test_a_held_error_that_proves_real_fails_the_run_as_itself(tmp_path: Any) -> None:
+    """Range 1 begins on a line start (no quote anywhere) and runs into a row longer than
+    MAX_RECORD_BYTES: it holds the error until range 0 confirms its start, then the run fails with
+    that error, named as itself."""
+    rows = [b"%d,plain,ok\n" % i for i in range(200)]
+    rows[190] = b"190," + b"y" * 1500 + b",ok\n"
+    body = b"id,note,flag\n" + b"".join(rows)
+    assert body.index(b"190,") > len(body) // 2, "the long row lies in range 1"
+    cfg = make_config(
+        str(tmp_path), max_stalls=1000, max_hops=100_000, parallelism=2, min_range_bytes=len(body) // 2,
+        max_record_bytes=MAX_RECORD_BYTES,
+    )  # fmt: skip
+    with aws(cfg, passthrough) as h:
+        event = h.put_input(body)
+        with pytest.raises(HeldError, match="held until the range before it confirmed where range 1 began"):
+            h.drive(event, lambda: 4)
+        obj = event["Records"][0]["s3"]["object"]
+        status = run_status(h.s3, BUCKET, run_id_for(BUCKET, "incoming/data file.in", obj["eTag"], None), cfg)
+        assert status["state"] == "failed" and status["error_type"] == RecordTooLargeError.__name__, status
+        assert " of range 1 (" in status["error"] and "longer than MAX_RECORD_BYTES" in status["error"], status

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from {{ cookiecutter.__package_name }}.config import Config
-from {{ cookiecutter.__package_name }}.records import RecordReader, speculate_start
+from {{ cookiecutter.__package_name }}.records import GUESS_WINDOW, RecordReader, speculate_start
 
 from .harness import chunked, fan_out, read_all
 
@@ -131,3 +131,10 @@ def test_a_bound_on_a_line_start_needs_no_redo() -> None:
     fan = fan_out(data, CFG, [0, data.index(b"2,b"), len(data)], planner_context(data))
     assert (fan.redone, fan.ends) == (0, [data.index(b"2,b"), len(data)])
     assert [r["id"] for r in fan.records] == ["1", "2", "3"]
+
+
+def test_a_bound_in_a_line_longer_than_the_guess_window_starts_at_its_end() -> None:
+    data = b"id,text\n1," + b"x" * (3 * GUESS_WINDOW) + b"\n2,after\n"
+    start, rest = speculate_start(lambda at: chunked(data[at:], 4096), 20, planner_context(data))
+    assert start == data.index(b"2,after")
+    assert b"".join(rest) == data[start:]
