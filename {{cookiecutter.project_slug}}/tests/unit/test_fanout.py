@@ -108,9 +108,11 @@ def test_late_duplicates_of_every_event_change_nothing(tmp_path: Any) -> None:
         assert len({k.split("/runs/")[1].split("/")[0] for k in h.list_keys(cfg.state_prefix)}) == 1
 
 
-def test_a_planner_that_stopped_while_launching_is_completed_by_resume(tmp_path: Any) -> None:
-    """Hop 0 dies after launching range 0 and committing range 1, its retries spent: `make resume`
-    launches the ranges it never launched and resumes the one it did."""
+@pytest.mark.parametrize("then_failed", [False, True])
+def test_a_planner_that_stopped_while_launching_is_completed_by_resume(tmp_path: Any, then_failed: bool) -> None:
+    """Hop 0 dies after launching range 0 and committing range 1, its retries spent (and, then_failed,
+    the run then ended: every chain got the outcome, range 1's too): `make resume` launches the
+    ranges it never launched, afresh, and resumes the one it did."""
     body = sample_body(MODE, 200)
     one, _, _ = run(body, None, bytes_chunk_size=23)
     cfg = fan_out_config(tmp_path, body)
@@ -121,29 +123,14 @@ def test_a_planner_that_stopped_while_launching_is_completed_by_resume(tmp_path:
             h.drive(event, retries=0)
         run_id = run_of(event)
         assert run_status(h.s3, BUCKET, run_id, cfg)["state"] == "running"
+        if then_failed:
+            store = CheckpointStore(h.s3, BUCKET, RunLayout(cfg.state_prefix, cfg.output_prefix, run_id))
+            first = store.find(0)
+            assert first is not None
+            end_every_chain(store, "failed", "a range failed", "RunStopped", first[0])
         h.lam.fail = lambda n: None
         h.drive(resume_event(BUCKET, run_id), lambda: 3)
         assert without_lines(h.outcome(run_id)) == without_lines(one)
-
-
-def test_resume_after_a_failure_runs_the_ranges_the_planner_never_launched(tmp_path: Any) -> None:
-    """The planner stopped after committing range 1 and before launching it, and the run then ended
-    (every chain got the outcome, range 1's too): the resume launches range 1 afresh, and it runs."""
-    body = sample_body(MODE, 200)
-    one, _, _ = run(body, None, bytes_chunk_size=23)
-    cfg = fan_out_config(tmp_path, body)
-    with aws(cfg, passthrough) as h:
-        h.lam.fail = lambda n: "before" if n == 2 else None  # invoke 1 launches range 0, 2 range 1
-        event = h.put_input(body)
-        with pytest.raises(InjectedCrash):
-            h.drive(event, retries=0)
-        store = CheckpointStore(h.s3, BUCKET, RunLayout(cfg.state_prefix, cfg.output_prefix, run_of(event)))
-        first = store.find(0)
-        assert first is not None
-        end_every_chain(store, "failed", "a range failed", "RunStopped", first[0])
-        h.lam.fail = lambda n: None
-        h.drive(resume_event(BUCKET, run_of(event)), lambda: 3)
-        assert without_lines(h.outcome(run_of(event))) == without_lines(one)
 
 
 class BadMerge:
