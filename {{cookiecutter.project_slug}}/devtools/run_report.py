@@ -15,6 +15,7 @@ from .s3_docs import get_json
 _layout = deployed_package("layout")
 _checkpoint = deployed_package("checkpoint")
 _runs = deployed_package("runs")
+_ledger = deployed_package("ledger")
 
 
 def run_status(s3: Any, bucket: str, run_id: str, cfg: Any) -> dict[str, Any]:
@@ -95,3 +96,11 @@ def committed_output(s3: Any, bucket: str, run_id: str, cfg: Any) -> Iterator[by
         return
     for part in manifest["parts"]:
         yield s3.get_object(Bucket=bucket, Key=part["key"])["Body"].read()
+
+
+def listed_parts(s3: Any, bucket: str, state_prefix: str, output_prefix: str, run_id: str) -> list[str]:
+    """The output keys of every part the run's newest checkpoint lists (in its ledger's pages
+    too): what its committed hops may have published."""
+    store = _checkpoint.CheckpointStore(s3, bucket, _layout.RunLayout(state_prefix, output_prefix, run_id))
+    latest = store.latest()
+    return [] if latest is None else [part.key for part in _ledger.entries(store, latest[0])[0]]

@@ -29,6 +29,7 @@ from .cli_args import parse_env
 from .emulator import Emulator, allowed_concurrency, for_this_project
 from .faults import Faults, FaultSpecError
 from .local_state import LocalState
+from .run_report import listed_parts
 from .runtime import LambdaRuntime, MissingRuntimeError, check_python
 from .s3_docs import get_json, make_bucket, s3_event
 from .s3_server import MotoServer
@@ -419,9 +420,8 @@ def uncommitted_output(s3: Any, bucket: str) -> list[str]:
     committed: set[str] = set()
     for rid in run_ids(s3, bucket):
         manifest = get_json(s3, bucket, f"{project.OUTPUT_PREFIX}{rid}/manifest.json")
-        cps = checkpoints(s3, bucket, project.STATE_PREFIX, rid)
-        for doc in ([manifest] if manifest else []) + ([cps[max(cps)]] if cps else []):
-            committed.update(part["key"] for part in doc.get("parts", []))
+        committed.update(part["key"] for part in (manifest or {}).get("parts", []))
+        committed.update(listed_parts(s3, bucket, project.STATE_PREFIX, project.OUTPUT_PREFIX, rid))
         if manifest:
             committed.add(f"{project.OUTPUT_PREFIX}{rid}/manifest.json")
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=project.OUTPUT_PREFIX)

@@ -51,6 +51,19 @@ class Part:
 
 
 @dataclass(frozen=True)
+class LedgerPage:
+    """A page of a chain's ledger (ledger.py): the parts and quarantine files of earlier hops
+    (level 0), or earlier pages (level 1 and up), written once under the state prefix; `etag`
+    pins its bytes, `parts` and `quarantine` count the entries under it."""
+
+    key: str
+    etag: str
+    level: int
+    parts: int
+    quarantine: int
+
+
+@dataclass(frozen=True)
 class RangeInfo:
     """Which range of a fan-out run a chain reads: range `index` of `count`, up to the first
     record start at or after `bound`, for the `generation`-th time. `start` is where its records
@@ -82,8 +95,11 @@ class Checkpoint:
     invocations: int = 0
     reader_context: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
+    # The output parts and quarantine files of the hops since the ledger's last page; the pages
+    # list those of every earlier hop (ledger.entries gives them all, in order).
     parts: tuple[Part, ...] = ()
     quarantine: tuple[Part, ...] = ()
+    ledger: tuple[LedgerPage, ...] = ()
     done: bool = False
     result: dict[str, Any] | None = None
     started_at: float = 0.0
@@ -153,8 +169,9 @@ class Checkpoint:
                 invocations=_typed(doc, "invocations", int),
                 reader_context=_typed(doc, "reader_context", dict),
                 state=_typed(doc, "state", dict),
-                parts=tuple(_part(p) for p in _typed(doc, "parts", list)),
-                quarantine=tuple(_part(p) for p in _typed(doc, "quarantine", list)),
+                parts=tuple(part_from_doc(p) for p in _typed(doc, "parts", list)),
+                quarantine=tuple(part_from_doc(p) for p in _typed(doc, "quarantine", list)),
+                ledger=tuple(page_from_doc(p) for p in _typed({"ledger": [], **doc}, "ledger", list)),
                 done=_typed(doc, "done", bool),
                 result=_typed(doc, "result", (dict, type(None))),
                 started_at=float(_typed(doc, "started_at", (int, float))),
@@ -231,7 +248,8 @@ def _range(doc: dict[str, Any] | None) -> RangeInfo | None:
     return info
 
 
-def _part(doc: Any) -> Part:
+def part_from_doc(doc: Any) -> Part:
+    """A Part read from a checkpoint or a ledger page (TypeError, KeyError: not one)."""
     if not isinstance(doc, dict):
         raise TypeError("a part must be an object")
     return Part(
@@ -240,6 +258,22 @@ def _part(doc: Any) -> Part:
         bytes=_typed(doc, "bytes", int),
         staged=_typed(doc, "staged", str),
     )
+
+
+def page_from_doc(doc: Any) -> LedgerPage:
+    """A LedgerPage read from a checkpoint or a page of a higher level (TypeError, KeyError: not one)."""
+    if not isinstance(doc, dict):
+        raise TypeError("a ledger page must be an object")
+    page = LedgerPage(
+        key=_typed(doc, "key", str),
+        etag=_typed(doc, "etag", str),
+        level=_typed(doc, "level", int),
+        parts=_typed(doc, "parts", int),
+        quarantine=_typed(doc, "quarantine", int),
+    )
+    if page.level < 0 or page.parts < 0 or page.quarantine < 0:
+        raise ValueError(f"ledger page {page.key} has level {page.level}, counts {page.parts}/{page.quarantine}")
+    return page
 
 
 @dataclass(frozen=True)

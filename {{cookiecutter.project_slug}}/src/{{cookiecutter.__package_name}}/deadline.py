@@ -88,8 +88,10 @@ class HopClock:
         factor: float,
         rtt_ms: float,
         publish_rate: PublishRate | None = None,
+        ledger_pages: int = 0,
     ) -> None:
         self.context = context
+        self.ledger_pages = ledger_pages  # pages of the ledger the commit writes first (ledger.pages_due)
         self.publish_rate = publish_rate or PublishRate()  # the container's, which outlives the hop
         self.factor = factor
         self.start_left_ms = context.get_remaining_time_in_millis()
@@ -110,14 +112,14 @@ class HopClock:
             self.put_ms_per_mb = ms / (nbytes / 1e6)
 
     def commit_estimate_ms(self, pending_bytes: int, parts: int = 0, part_bytes: int = 0) -> float:
-        """Part upload + checkpoint + invoke + launch marker, plus moving the unflushed output and
+        """Part upload + checkpoint + invoke + launch marker + the ledger's pages, plus moving the unflushed output and
         quarantine, plus publishing `parts` output parts of `part_bytes` in all (server-side
         copies, PUBLISH_THREADS at a time: a round trip or two per wave, and their bytes at the
         publish rate known, else at half the upload rate)."""
         waves = -(-parts // PUBLISH_THREADS)
         copying = _COPY_SAFETY * self.publish_rate.copy_ms(part_bytes, parts, self.put_ms_per_mb)
         copy_ms = waves * 2 * self.rtt_ms + copying
-        return 4 * self.rtt_ms + pending_bytes / 1e6 * self.put_ms_per_mb + copy_ms
+        return (4 + self.ledger_pages) * self.rtt_ms + pending_bytes / 1e6 * self.put_ms_per_mb + copy_ms
 
     def margin_ms(self, pending_bytes: int, parts: int = 0, part_bytes: int = 0) -> float:
         commit = _COMMIT_SAFETY * self.commit_estimate_ms(pending_bytes, parts, part_bytes)

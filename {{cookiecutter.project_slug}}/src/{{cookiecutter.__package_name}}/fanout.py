@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .checkpoint import Checkpoint, CheckpointStore, Pointer, RangeInfo
+from . import ledger
+from .checkpoint import Checkpoint, CheckpointStore, Part, Pointer, RangeInfo
 from .config import Config
 from .decoded import DecodedSource
 from .guard import RunStopped
@@ -169,7 +170,7 @@ def settle_run(store: CheckpointStore, process: Any, launch: Launch, code_versio
         return None
     finals = [_final(store, end) for end in found.accepted]
     result = _merge(process, finals)
-    doc = _merged_manifest(finals, result)
+    doc = _merged_manifest(store, finals, result)
     if not put_once(s3, bucket, layout.manifest(), doc):
         return None  # another attempt merged first
     metrics.add_metric(name="RunsSucceeded", unit=MetricUnit.Count, value=1)
@@ -286,7 +287,7 @@ def _redo(store: CheckpointStore, plan: Plan, index: int, generation: int, start
     chain = store.of_chain(chain_id(index, generation))
     first = first_checkpoint(replace(rejected, code_version=code_version), plan, index, generation, start,
                              process.initial_state())  # fmt: skip
-    keys = [p.key for p in rejected.parts]  # deleting again is harmless; launching again, a duplicate
+    keys = _part_keys(store, rejected)  # deleting again is harmless; launching again, a duplicate
 
     def before_launch() -> None:
         _delete(store, keys)
@@ -314,8 +315,18 @@ def drop_superseded_parts(store: CheckpointStore) -> None:
         for old in range(generation):
             found = store.of_chain(chain_id(index, old)).latest()
             if found is not None:
-                keys += [p.key for p in found[0].parts]
+                keys += _part_keys(store, found[0])
     _delete(store, keys)
+
+
+def _part_keys(store: CheckpointStore, cp: Checkpoint) -> list[str]:
+    """The output keys of every part `cp`'s chain committed."""
+    return [p.key for p in _entries(store, cp)[0]]
+
+
+def _entries(store: CheckpointStore, cp: Checkpoint) -> tuple[list[Part], list[Part]]:
+    """Every part and quarantine file `cp`'s chain committed (its ledger is its chain's)."""
+    return ledger.entries(store.of_chain(cp.range.chain if cp.range else ""), cp)
 
 
 def _delete(store: CheckpointStore, keys: list[str]) -> None:
@@ -323,9 +334,10 @@ def _delete(store: CheckpointStore, keys: list[str]) -> None:
         store.s3.delete_objects(Bucket=store.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
 
 
-def _merged_manifest(finals: list[Checkpoint], result: dict[str, Any]) -> dict[str, Any]:
+def _merged_manifest(store: CheckpointStore, finals: list[Checkpoint], result: dict[str, Any]) -> dict[str, Any]:
     """The run's manifest from the accepted ranges' last checkpoints, in range order."""
     last = finals[-1]
+    logged = [_entries(store, f) for f in finals]
     whole = replace(
         last,
         hop=sum(f.hop for f in finals),
@@ -333,12 +345,10 @@ def _merged_manifest(finals: list[Checkpoint], result: dict[str, Any]) -> dict[s
         bad_records=sum(f.bad_records for f in finals),
         output_items=sum(f.output_items for f in finals),
         bytes_fetched=sum(f.bytes_fetched for f in finals),
-        parts=tuple(p for f in finals for p in f.parts),
-        quarantine=tuple(p for f in finals for p in f.quarantine),
         result=result,
         updated_at=max(f.updated_at for f in finals),
     )
-    doc = manifest_doc(whole)
+    doc = manifest_doc(whole, [p for parts, _ in logged for p in parts], [q for _, bad in logged for q in bad])
     doc["ranges"] = [
         {"index": f.range.index, "generation": f.range.generation, "start": f.range.start, "end": f.offset,
          "hops": f.hop, "records": f.records}

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote_plus
 
+from . import ledger, versions
 from . import process as user_process
-from . import versions
 from .batch import InputFormatError, RecordTooLargeError
 from .checkpoint import PAYLOAD_KIND, Checkpoint, CheckpointError, CheckpointStore, ObjectRef, Pointer
 from .config import Config, ConfigError
@@ -312,7 +312,7 @@ def _process(
 ) -> dict[str, Any]:
     """Read until the margin, commit the next checkpoint (the first attempt wins), hand over."""
     s3, cfg = store.s3, fn.config
-    clock = HopClock(context, cfg.min_margin_ms, cfg.margin_factor, rtt_ms, fn.publish_rate)
+    clock = HopClock(context, cfg.min_margin_ms, cfg.margin_factor, rtt_ms, fn.publish_rate, ledger.pages_due(cp))
     attempt = uuid.uuid4().hex[:12]
     source = ObjectSource(s3, cp.source, fn.cache, read_size(cfg))
     if cp.hop == 0 and cp.range is None and cfg.parallelism > 1:
@@ -343,7 +343,8 @@ def _process(
     fn.ran_a_hop = True
     sink.flush()
     result = fn.process.finish(state) if work.done and cp.range is None else None  # ranges: merged later
-    nxt = _next_checkpoint(cp, work, state, result, attempt, stalls, reader, sink, source.bytes_fetched, resume_point)
+    logged = ledger.carry(store, cp, attempt, sink.parts, sink.quarantine)
+    nxt = _next_checkpoint(cp, work, state, result, attempt, stalls, reader, logged, source.bytes_fetched, resume_point)
     committed = _commit(store, nxt)
     hop_log = {
         "offset": work.offset, "size": cp.source.size, "records": work.totals.records, "bad_records": work.totals.bad,
@@ -376,7 +377,7 @@ def _next_checkpoint(
     attempt: str,
     stalls: int,
     reader: RecordReader,
-    sink: AttemptSink,
+    logged: dict[str, Any],
     fetched: int,
     resume_point: AccessPoint | None,
 ) -> Checkpoint:
@@ -391,14 +392,13 @@ def _next_checkpoint(
         invocations=cp.invocations + 1,
         reader_context=reader.context,
         state=state,
-        parts=cp.parts + tuple(sink.parts),
-        quarantine=cp.quarantine + tuple(sink.quarantine),
         done=work.done,
         result=result,
         last_stop=work.stop,
         attempt=attempt,
         stalls=stalls,
         gzip=resume_point,
+        **logged,
     )
 
 
@@ -494,7 +494,7 @@ def _finish_run(fn: Function, store: CheckpointStore, done: Checkpoint, *, unles
     if unless_finished and exists(store.s3, store.bucket, store.layout.manifest()):
         return
     _publish_hop(fn, store, done)
-    write_manifest(store.s3, store.bucket, store.layout, done)
+    write_manifest(store, done)
 
 
 def _publish_hop(fn: Function, store: CheckpointStore, committed: Checkpoint) -> None:

@@ -102,6 +102,10 @@ class RunLayout:
     def quarantine(self, hop: int, attempt: str, seq: int) -> str:
         return f"{self.state_dir}quarantine/{hop:06d}-{attempt}-{seq:04d}.jsonl"
 
+    def ledger_page(self, hop: int, attempt: str, level: int) -> str:
+        """A page of the chain's ledger of parts, written by an attempt committing hop `hop`."""
+        return f"{self.state_dir}ledger/{hop:06d}-{attempt}-{level}.json"
+
     def staged_part(self, hop: int, attempt: str, seq: int, ext: str) -> str:
         return f"{self.state_dir}staging/{hop:06d}-{attempt}-{seq:04d}{ext}"
 

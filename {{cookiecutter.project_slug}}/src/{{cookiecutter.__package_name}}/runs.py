@@ -8,7 +8,8 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from .checkpoint import Checkpoint
+from . import ledger
+from .checkpoint import Checkpoint, CheckpointStore, Part
 from .layout import RunLayout
 from .s3util import S3Client, exists, is_missing, put_if_absent
 
@@ -74,8 +75,9 @@ def read_outcome(s3: S3Client, bucket: str, layout: RunLayout) -> dict[str, Any]
     return get_json(s3, bucket, layout.outcome())
 
 
-def manifest_doc(cp: Checkpoint) -> dict[str, Any]:
-    """Built only from the final checkpoint, so any attempt that writes it writes the same bytes."""
+def manifest_doc(cp: Checkpoint, parts: list[Part], quarantine: list[Part]) -> dict[str, Any]:
+    """Built only from the final checkpoint and its ledger's entries, so any attempt that writes
+    it writes the same bytes."""
     return {
         "run_id": cp.run_id,
         "status": "succeeded",
@@ -86,16 +88,16 @@ def manifest_doc(cp: Checkpoint) -> dict[str, Any]:
         "bad_records": cp.bad_records,
         "output_items": cp.output_items,
         "bytes_fetched": cp.bytes_fetched,
-        "parts": [asdict(p) for p in cp.parts],
-        "quarantine": [asdict(p) for p in cp.quarantine],
+        "parts": [asdict(p) for p in parts],
+        "quarantine": [asdict(p) for p in quarantine],
         "result": cp.result,
         "started_at": cp.started_at,
         "finished_at": cp.updated_at,
     }
 
 
-def write_manifest(s3: S3Client, bucket: str, layout: RunLayout, cp: Checkpoint) -> None:
-    put_once(s3, bucket, layout.manifest(), manifest_doc(cp))
+def write_manifest(store: CheckpointStore, cp: Checkpoint) -> None:
+    put_once(store.s3, store.bucket, store.layout.manifest(), manifest_doc(cp, *ledger.entries(store, cp)))
 
 
 def resume_event(bucket: str, run_id: str, chain: str = "") -> dict[str, Any]:

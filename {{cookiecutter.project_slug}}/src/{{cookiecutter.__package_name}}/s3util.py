@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -15,6 +17,8 @@ S3Client = Any
 LambdaClient = Any
 
 _MAX_ATTEMPTS = 8
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @cache
@@ -87,3 +91,11 @@ def exists(s3: S3Client, bucket: str, key: str) -> bool:
 
 def is_missing(exc: BaseException) -> bool:
     return error_code(exc) in ("NoSuchKey", "404", "NotFound") or http_status(exc) == 404
+
+
+def in_parallel(call: Callable[[T], R], items: Sequence[T], threads: int) -> list[R]:
+    """`call` on every item, up to `threads` at a time (S3 round trips overlap), results in order."""
+    if len(items) <= 1:
+        return [call(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(threads, len(items))) as pool:
+        return list(pool.map(call, items))

@@ -14,12 +14,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 
 from .batch import BadRecord
 from .checkpoint import Part
 from .layout import RunLayout
-from .s3util import S3Client
+from .s3util import S3Client, in_parallel
 
 # Server-side copies run this many at a time when a hop publishes its parts (deadline.py counts on it).
 PUBLISH_THREADS = 8
@@ -137,9 +136,4 @@ def publish(s3: S3Client, bucket: str, parts: Iterable[Part]) -> None:
     def copy(part: Part) -> None:
         s3.copy_object(Bucket=bucket, Key=part.key, CopySource={"Bucket": bucket, "Key": part.staged})
 
-    if len(todo) <= 1:
-        for part in todo:
-            copy(part)
-        return
-    with ThreadPoolExecutor(max_workers=min(PUBLISH_THREADS, len(todo))) as pool:
-        list(pool.map(copy, todo))
+    in_parallel(copy, todo, PUBLISH_THREADS)

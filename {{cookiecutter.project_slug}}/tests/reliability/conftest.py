@@ -122,6 +122,7 @@ def site_of(op: str, key: str) -> str:
         ("outcome.json", "outcome"),
         ("/checkpoints/", "checkpoint"),
         ("/launched/", "launched"),
+        ("/ledger/", "ledger"),
         ("/quarantine/", "quarantine"),
         ("/staging/", "part"),
         ("/parts/", "publish"),

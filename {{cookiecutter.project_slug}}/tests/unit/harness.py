@@ -23,7 +23,7 @@ from moto import mock_aws
 from devtools import passthrough
 from devtools.run_report import committed_output
 
-from {{ cookiecutter.__package_name }} import handler
+from {{ cookiecutter.__package_name }} import handler, ledger
 from {{ cookiecutter.__package_name }}.config import Config
 from {{ cookiecutter.__package_name }}.s3util import s3_client
 
@@ -32,6 +32,7 @@ REGION = "us-east-1"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:processor"
 PLENTY_MS = 900_000
 
+LEDGER_PAGE_ENTRIES = 3
 _AWS_ENV = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
@@ -275,8 +276,10 @@ def _s3() -> Any:
 def aws(cfg: Config, process: Any = passthrough) -> Iterator[Harness]:
     """moto S3 with the test bucket; the handler wired to `cfg`, an empty cache, a fake Lambda and
     `process` as its process.py: the framework's own (devtools.passthrough) unless a test names the
-    user's, so framework tests pass whatever the user writes in process.py."""
-    with mock.patch.dict(os.environ, _AWS_ENV):
+    user's, so framework tests pass whatever the user writes in process.py. The ledger pages every
+    LEDGER_PAGE_ENTRIES entries (64 deployed), so these chains of tens of hops write pages, pages
+    of pages and pages of those, and every kill, retry and duplicate test crosses them."""
+    with mock.patch.dict(os.environ, _AWS_ENV), mock.patch.object(ledger, "PAGE_ENTRIES", LEDGER_PAGE_ENTRIES):
         for name in _AWS_ENV_DROP:
             os.environ.pop(name, None)
         with mock_aws():

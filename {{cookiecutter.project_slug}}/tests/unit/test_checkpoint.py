@@ -13,6 +13,7 @@ from {{ cookiecutter.__package_name }}.checkpoint import (
     Checkpoint,
     CheckpointError,
     CheckpointStore,
+    LedgerPage,
     ObjectRef,
     Part,
     Pointer,
@@ -41,6 +42,7 @@ def sample(**changes: Any) -> Checkpoint:
         state={"n": 40, "nested": {"x": [1, 2.5, None, True, "é"]}},
         parts=(Part("processed/r/parts/000000-a-0000.jsonl", 40, 1234),),
         quarantine=(Part("_state/runs/r/quarantine/000001-a.jsonl", 1, 99),),
+        ledger=(LedgerPage("_state/runs/r/ledger/000002-a-0.json", '"e1"', 0, 3, 1),),
         done=False,
         result=None,
         started_at=1700000000.5,
@@ -103,7 +105,8 @@ def test_missing_schema_is_rejected() -> None:
 
 
 # Fields added to schema 1 later, with the value a checkpoint written before them means.
-ADDED_LATER = {"code_version": "", "gzip": None, "range": None}  # unpinned; plain; the whole object
+# unpinned; plain; the whole object; every part listed in the checkpoint itself
+ADDED_LATER: dict[str, object] = {"code_version": "", "gzip": None, "range": None, "ledger": ()}
 
 
 @pytest.mark.parametrize(
@@ -155,6 +158,10 @@ def test_int_fields_reject_other_types_including_booleans(name: str, value: Any)
         (("started_at",), "0"),
         (("parts",), {}),
         (("parts",), ["processed/x"]),
+        (("ledger",), {}),
+        (("ledger",), [{"key": "_state/runs/r/ledger/000002-a-0.json"}]),
+        (("ledger", 0, "level"), -1),
+        (("ledger", 0, "parts"), True),
         (("attempt",), 7),
     ],
 )

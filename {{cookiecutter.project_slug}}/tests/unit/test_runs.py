@@ -29,6 +29,10 @@ def layout(h: Harness) -> RunLayout:
     return RunLayout(h.cfg.state_prefix, h.cfg.output_prefix, RUN)
 
 
+def store_of(h: Harness) -> CheckpointStore:
+    return CheckpointStore(h.s3, BUCKET, layout(h))
+
+
 def final(h: Harness) -> Checkpoint:
     lay = layout(h)
     parts = []
@@ -53,13 +57,13 @@ def final(h: Harness) -> Checkpoint:
 
 def test_manifest_is_written_once_and_identical(h: Harness) -> None:
     cp = final(h)
-    write_manifest(h.s3, BUCKET, layout(h), cp)
+    write_manifest(store_of(h), cp)
     first = h.s3.get_object(Bucket=BUCKET, Key=layout(h).manifest())
-    write_manifest(h.s3, BUCKET, layout(h), cp)  # a duplicate attempt: no error, no change
+    write_manifest(store_of(h), cp)  # a duplicate attempt: no error, no change
     second = h.s3.get_object(Bucket=BUCKET, Key=layout(h).manifest())
     assert first["ETag"] == second["ETag"]
     doc = json.loads(second["Body"].read())
-    assert doc == json.loads(json.dumps(manifest_doc(cp)))
+    assert doc == json.loads(json.dumps(manifest_doc(cp, list(cp.parts), list(cp.quarantine))))
     assert doc["status"] == "succeeded"
     assert doc["hops"] == 2
     assert [p["key"] for p in doc["parts"]] == [p.key for p in cp.parts]
@@ -69,7 +73,7 @@ def test_manifest_is_written_once_and_identical(h: Harness) -> None:
 def test_committed_output_is_the_parts_in_order(h: Harness) -> None:
     cp = final(h)
     assert list(committed_output(h.s3, BUCKET, RUN, h.cfg)) == []  # not finished: nothing
-    write_manifest(h.s3, BUCKET, layout(h), cp)
+    write_manifest(store_of(h), cp)
     # An orphan part of a losing attempt is never part of the output.
     h.s3.put_object(Bucket=BUCKET, Key=layout(h).staged_part(1, "loser", 0, ".jsonl"), Body=b'{"dup":1}\n')
     assert b"".join(committed_output(h.s3, BUCKET, RUN, h.cfg)) == b'{"a":1}\n{"a":2}\n{"a":3}\n'
@@ -89,7 +93,7 @@ def test_status_unknown_running_failed_succeeded(h: Harness) -> None:
     assert status["state"] == "failed"
     assert status["error"] == "run x failed: boom"
     assert status["error_type"] == "RuntimeError"
-    write_manifest(h.s3, BUCKET, layout(h), cp)
+    write_manifest(store_of(h), cp)
     status = run_status(h.s3, BUCKET, RUN, h.cfg)
     assert status["state"] == "succeeded"
     assert status["offset"] == 100
