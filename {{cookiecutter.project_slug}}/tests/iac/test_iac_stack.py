@@ -132,7 +132,13 @@ def _written_keys(env: dict[str, str]) -> list[str]:
         layout.launched(7),
         layout.outcome(),
         layout.quarantine(3, "a1b2c3", 0),
+        layout.ledger_page(3, "a1b2c3", 1),
         layout.manifest(),
+        layout.plan(),
+        layout.finished("r0003g1"),
+        layout.of_chain("r0003g1").checkpoint(5),
+        layout.of_chain("r0003g1").ledger_page(3, "a1b2c3", 0),
+        layout.of_chain("r0003g1").part(12, 4, ".jsonl"),
     ]
     keys += [layout.part(12, 4, ext) for ext in (".jsonl", ".bin", ".json")]
     keys += [layout.staged_part(12, "a1b2c3", 4, ext) for ext in (".jsonl", ".bin", ".json")]

@@ -23,7 +23,24 @@ def all_keys(layout: RunLayout) -> list[str]:
         layout.part(3, 0, OUTPUT_EXT),
         layout.part(3, 12, ".bin"),
         layout.part(3, 12, ".jsonl"),
+        layout.ledger_page(3, "a1b2c3", 2),
         layout.manifest(),
+        layout.plan(),
+        layout.finished("r0003g1"),
+        *_chain_keys(layout.of_chain("r0003g1")),
+    ]
+
+
+def _chain_keys(chain: RunLayout) -> list[str]:
+    """A range chain of a fan-out run writes the same kinds of keys, in its own folder."""
+    return [
+        chain.checkpoint(0),
+        chain.launched(7),
+        chain.outcome(),
+        chain.quarantine(3, "a1b2c3", 0),
+        chain.staged_part(3, "a1b2c3", 0, OUTPUT_EXT),
+        chain.part(3, 0, OUTPUT_EXT),
+        chain.ledger_page(3, "a1b2c3", 0),
     ]
 
 
