@@ -47,7 +47,7 @@ def run_status(s3: Any, bucket: str, run_id: str, cfg: Any) -> dict[str, Any]:
     }
     plan = get_json(s3, bucket, layout.plan())
     if plan is not None:
-        status.update(range_progress(s3, bucket, layout, plan))
+        status.update(range_progress(s3, bucket, layout, plan, outcome))
     if outcome is not None:
         status.update(state=outcome["status"], error=outcome.get("error"), error_type=outcome.get("error_type"))
         if outcome.get("superseded_by"):
@@ -55,15 +55,21 @@ def run_status(s3: Any, bucket: str, run_id: str, cfg: Any) -> dict[str, Any]:
     return status
 
 
-def _range_state(finished: dict[str, Any] | None) -> str:
+def _range_state(finished: dict[str, Any] | None, outcome: dict[str, Any] | None) -> str:
+    """A range's state; once the run has ended (failed or abandoned), no range is running or held."""
+    ended = f"stopped: the run {outcome['status']}" if outcome is not None else ""
     if finished is None:
-        return "running"
+        return ended or "running"
     if finished.get("error"):  # a range that began on a guess holds its error until its start is confirmed
+        if ended:
+            return f"{ended}; this range held: {finished['error']}"
         return f"held, until the range before it confirms where it began: {finished['error']}"
     return "finished"
 
 
-def range_progress(s3: Any, bucket: str, layout: Any, plan: dict[str, Any]) -> dict[str, Any]:
+def range_progress(
+    s3: Any, bucket: str, layout: Any, plan: dict[str, Any], outcome: dict[str, Any] | None
+) -> dict[str, Any]:
     """A fan-out run: where each range chain's newest generation stands, and the bytes read in all."""
     bounds = plan["bounds"]
     ranges = []
@@ -82,7 +88,7 @@ def range_progress(s3: Any, bucket: str, layout: Any, plan: dict[str, Any]) -> d
         ranges.append({
             "index": index, "generation": generation - 1, "from": bounds[index], "to": bounds[index + 1],
             "offset": latest.offset, "hop": latest.hop, "records": latest.records,
-            "state": _range_state(finished),
+            "state": _range_state(finished, outcome),
         })  # fmt: skip
     read = sum(max(0, r.get("offset", r.get("from", 0)) - r.get("from", 0)) for r in ranges)
     return {"ranges": ranges, "offset": min(read, bounds[-1]), "hop": sum(r.get("hop", 0) for r in ranges)}

@@ -88,3 +88,7 @@ def test_a_held_error_that_proves_real_fails_the_run_as_itself(tmp_path: Any) ->
         status = run_status(h.s3, BUCKET, run_id_for(BUCKET, "incoming/data file.in", obj["eTag"], None), cfg)
         assert status["state"] == "failed" and status["error_type"] == RecordTooLargeError.__name__, status
         assert " of range 1 (" in status["error"] and "longer than MAX_RECORD_BYTES" in status["error"], status
+        # `make status`: no range is left "held" or "running" once the run has failed.
+        states = [r["state"] for r in status["ranges"]]
+        assert states[0] == "finished", states
+        assert states[1].startswith("stopped: the run failed; this range held: run "), states
