@@ -236,9 +236,10 @@ def unpublish_if_superseded(store: CheckpointStore, cp: Checkpoint, keys: list[s
         _delete(store, keys)
 
 
-def unfinished_chains(store: CheckpointStore) -> list[str]:
-    """The newest generation of each range that has not reached its limit (for a resume); a range
-    that held back an error is one of them (its record of the error goes: the resume retries it)."""
+def reopen_unfinished_chains(store: CheckpointStore) -> list[str]:
+    """The newest generation of each range that has not reached its limit, for a resume to run
+    again. A range that held back an error is reopened: its record of the error is deleted, so
+    the resumed chain's next end is the one that counts."""
     layout = store.layout.run()
     chains = []
     for index, (gen, end) in sorted(_latest(store.s3, store.bucket, layout).items()):

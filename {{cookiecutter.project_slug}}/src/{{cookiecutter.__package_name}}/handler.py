@@ -39,8 +39,8 @@ from .fanout import (
     load_plan,
     plan_ranges,
     record_finished,
+    reopen_unfinished_chains,
     settle_run,
-    unfinished_chains,
     unpublish_if_superseded,
 )
 from .guard import DepthExceededError, NoProgressError, RunStopped, check_before_hop, check_progress
@@ -250,7 +250,7 @@ def _resume_ranges(fn: Function, store: CheckpointStore, context: LambdaContext)
     plan = load_plan(s3, store.bucket, layout)
     launched = launch_ranges(store, replace(first[0], code_version=version), plan, fn.process.initial_state, launcher)
     drop_superseded_parts(store)
-    chains = [c for c in unfinished_chains(store) if c not in launched]
+    chains = [c for c in reopen_unfinished_chains(store) if c not in launched]
     target = versions.function_arn_to_invoke(context.invoked_function_arn, version)
     for chain in chains:
         event = resume_event(store.bucket, layout.run_id, chain)
