@@ -448,6 +448,17 @@ def check_text(name: str, value: Any) -> None:
     check_key_text(name, value, limit=10_000)
 
 
+def check_state_outlives_runs(max_run_hours: int, retention_days: int) -> None:
+    """A run needs its first checkpoints and ledger pages until it ends (MaxRunHours at most), and
+    the lifecycle rule expires state by age (StateRetentionDays); `make deploy` checks it too."""
+    if max_run_hours >= 24 * retention_days:
+        raise AnswerError(
+            f"__max_run_hours={max_run_hours} is not less than __state_retention_days={retention_days} in hours "
+            f"({24 * retention_days}): the lifecycle rule could expire a run's state while it still runs; raise "
+            "__state_retention_days or lower __max_run_hours"
+        )
+
+
 class Problems:
     """Runs checks and keeps every AnswerError's message, so the user sees all of them at once."""
 
@@ -469,8 +480,9 @@ def check_parameter_defaults(answers: Mapping[str, Any], problems: Problems) -> 
     run = problems.run
     get = answers.get
     run(check_choice, "__on_object_change", get("__on_object_change"), OBJECT_CHANGE_POLICIES)
-    for name, (low, high) in INT_RANGES.items():
-        run(check_int_range, name, get(name), low, high)
+    numbers = {name: run(check_int_range, name, get(name), low, high) for name, (low, high) in INT_RANGES.items()}
+    if None not in (numbers["__max_run_hours"], numbers["__state_retention_days"]):
+        run(check_state_outlives_runs, numbers["__max_run_hours"], numbers["__state_retention_days"])
 
     input_prefix = run(check_prefix, "__input_prefix", get("__input_prefix"), False)
     input_suffix = run(check_key_part, "__input_suffix", get("__input_suffix"))

@@ -132,7 +132,7 @@ def test_region_refused(pre_hook: ModuleType, region: str) -> None:
         ("__max_hops", ["0", "-1", "many"], ["1", "100000"]),
         ("__reserved_concurrency", ["-1", "x"], ["0", "1"]),
         ("__async_retries", ["-1", "3"], ["0", "2"]),
-        ("__state_retention_days", ["0", "-3"], ["1", "365"]),
+        ("__state_retention_days", ["0", "-3", "2"], ["3", "365"]),  # 2 days: not more than 48 run hours
         ("__max_run_hours", ["0", "-1", "soon", "0.5", "inf", False], ["1", "48", 1]),
     ],
 )
@@ -141,6 +141,17 @@ def test_number_ranges(pre_hook: ModuleType, key: str, bad: list[Any], good: lis
         assert_refused(pre_hook, key, **{key: value})
     for value in good:
         assert errors_for(pre_hook, **{key: value}) == [], value
+
+
+@pytest.mark.parametrize(("hours", "days"), [(24, 1), (48, 2), (8760, 365), (1, 1), (71, 3), (72, 3)])
+def test_state_must_outlive_the_run_budget(pre_hook: ModuleType, hours: int, days: int) -> None:
+    """The lifecycle rule expires state by age; a run needs its first checkpoints until it ends."""
+    errors = errors_for(pre_hook, __max_run_hours=str(hours), __state_retention_days=str(days))
+    if hours < 24 * days:
+        assert errors == []
+    else:
+        assert len(errors) == 1, errors
+        assert "raise __state_retention_days or lower __max_run_hours" in errors[0]
 
 
 @pytest.mark.parametrize("value", ["false", "true", "yes", 0, 1, None])

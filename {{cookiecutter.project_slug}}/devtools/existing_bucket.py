@@ -4,8 +4,8 @@ A stack cannot change a bucket it does not own, so two settings are the user's t
   - EventBridge notifications on (runs start from its "Object Created" events); S3 keeps one
     notification configuration per bucket, so this adds EventBridge to what is there and keeps
     the bucket's other topics, queues and functions;
-  - a lifecycle rule that expires the state prefix (checkpoints, quarantine, staged parts of
-    attempts that never committed) after DAYS days; the bucket's other rules are kept, and a rule
+  - a lifecycle rule that expires the state prefix (checkpoints, ledger pages, quarantine, staged
+    parts of attempts that never committed) after DAYS days; the bucket's other rules are kept, and a rule
     of ours from an earlier call is replaced.
 
     python -m devtools.existing_bucket BUCKET [--days N] [--dry-run]

@@ -29,7 +29,19 @@ def check(overrides: str, env: str = "default") -> stack_template.Stack:
     except config.ConfigError as exc:
         raise stack_template.TemplateError(f"the function would refuse this configuration: {exc}") from None
     check_parallelism(cfg.parallelism, stack.function.reserved_concurrency)
+    check_retention(cfg.max_run_seconds, stack.parameters.get("StateRetentionDays", ""))
     return stack
+
+
+def check_retention(max_run_seconds: int, retention_days: str) -> None:
+    """A run needs state as old as the run itself (its ledger's first pages, a fan-out plan and
+    its ranges' first checkpoints) until it ends, and the lifecycle rule expires state by age."""
+    if retention_days.isdigit() and max_run_seconds >= int(retention_days) * 86_400:
+        raise stack_template.TemplateError(
+            f"MaxRunHours={max_run_seconds // 3600} is not less than StateRetentionDays={retention_days} "
+            "(in hours): the lifecycle rule could expire a run's first checkpoints and ledger pages while it "
+            "still needs them; raise StateRetentionDays or lower MaxRunHours"
+        )
 
 
 def check_parallelism(parallelism: int, reserved: int | None) -> None:

@@ -104,9 +104,16 @@ def committed_output(s3: Any, bucket: str, run_id: str, cfg: Any) -> Iterator[by
         yield s3.get_object(Bucket=bucket, Key=part["key"])["Body"].read()
 
 
-def listed_parts(s3: Any, bucket: str, state_prefix: str, output_prefix: str, run_id: str) -> list[str]:
-    """The output keys of every part the run's newest checkpoint lists (in its ledger's pages
-    too): what its committed hops may have published."""
-    store = _checkpoint.CheckpointStore(s3, bucket, _layout.RunLayout(state_prefix, output_prefix, run_id))
-    latest = store.latest()
-    return [] if latest is None else [part.key for part in _ledger.entries(store, latest[0])[0]]
+def listed_parts(s3: Any, bucket: str, run_id: str, cfg: Any) -> list[str]:
+    """The output keys of every part the newest checkpoints of a run list (the run's own chain and
+    each range chain of a fan-out run, through their ledgers): what its committed hops may have
+    published before a manifest listed them."""
+    run = _layout.RunLayout(cfg.state_prefix, cfg.output_prefix, run_id)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=run.ranges_dir, Delimiter="/")
+    ranges = [p["Prefix"][len(run.ranges_dir) : -1] for page in pages for p in page.get("CommonPrefixes", [])]
+    keys = []
+    for layout in [run, *map(run.of_chain, ranges)]:
+        store = _checkpoint.CheckpointStore(s3, bucket, layout)
+        latest = store.latest()
+        keys += [] if latest is None else [part.key for part in _ledger.entries(store, latest[0])[0]]
+    return keys

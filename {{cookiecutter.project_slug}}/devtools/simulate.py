@@ -29,6 +29,7 @@ from .cli_args import parse_env
 from .emulator import Emulator, allowed_concurrency, for_this_project
 from .faults import Faults, FaultSpecError
 from .local_state import LocalState
+from .package import config
 from .run_report import listed_parts
 from .runtime import LambdaRuntime, MissingRuntimeError, check_python
 from .s3_docs import get_json, make_bucket, s3_event
@@ -415,14 +416,16 @@ def _collect(s3: Any, bucket: str, emulator: Emulator, size: int, finished: bool
 
 
 def uncommitted_output(s3: Any, bucket: str) -> list[str]:
-    """Keys under the output prefix that are neither a run's manifest nor a part its manifest or
-    its newest checkpoint lists: what a reader of the output prefix should never see."""
+    """Keys under the output prefix that are neither a run's manifest nor a part its manifest (or,
+    before it has one, its chains' newest checkpoints) lists: what a reader of the output prefix
+    should never see."""
     committed: set[str] = set()
     for rid in run_ids(s3, bucket):
         manifest = get_json(s3, bucket, f"{project.OUTPUT_PREFIX}{rid}/manifest.json")
-        committed.update(part["key"] for part in (manifest or {}).get("parts", []))
-        committed.update(listed_parts(s3, bucket, project.STATE_PREFIX, project.OUTPUT_PREFIX, rid))
-        if manifest:
+        if manifest is None:
+            committed.update(listed_parts(s3, bucket, rid, config()))
+        else:
+            committed.update(part["key"] for part in manifest.get("parts", []))
             committed.add(f"{project.OUTPUT_PREFIX}{rid}/manifest.json")
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=project.OUTPUT_PREFIX)
     return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []) if obj["Key"] not in committed)

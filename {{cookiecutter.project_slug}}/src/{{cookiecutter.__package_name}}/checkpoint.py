@@ -20,7 +20,11 @@ from .layout import RunLayout, chain_id, check_chain, check_run_id
 from .s3util import S3Client, exists, is_missing, is_precondition_failed, put_if_absent
 from .state_codec import StateError, check_result, decode_tagged, encode
 
-SCHEMA_VERSION = 1
+# The checkpoints this code writes. 2 added the ledger: code that reads only 1 would take a
+# checkpoint's own parts for all of them and drop the pages', so it must refuse 2.
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)  # 1: every part listed in the checkpoint itself, read as a ledger with no pages
+PAYLOAD_VERSION = 1
 PAYLOAD_KIND = "recursive-s3-continuation"
 
 
@@ -54,13 +58,13 @@ class Part:
 class LedgerPage:
     """A page of a chain's ledger (ledger.py): the parts and quarantine files of earlier hops
     (level 0), or earlier pages (level 1 and up), written once under the state prefix; `etag`
-    pins its bytes, `parts` and `quarantine` count the entries under it."""
+    pins its bytes, the counts are of the entries under it."""
 
     key: str
     etag: str
     level: int
-    parts: int
-    quarantine: int
+    part_count: int
+    quarantine_count: int
 
 
 @dataclass(frozen=True)
@@ -143,10 +147,10 @@ class Checkpoint:
             raise CheckpointError(f"checkpoint {where} is not a JSON object")
         schema = doc.get("schema")
         # `type(...) is int`: JSON true and 1.0 compare equal to 1 but are not schema version 1.
-        if type(schema) is not int or schema != SCHEMA_VERSION:
+        if type(schema) is not int or schema not in READABLE_SCHEMAS:
             raise CheckpointError(
-                f"checkpoint {where} has schema version {schema!r}; this code reads version "
-                f"{SCHEMA_VERSION}. Finish or resume the run with the code that wrote it."
+                f"checkpoint {where} has schema version {schema!r}; this code reads versions "
+                f"{', '.join(map(str, READABLE_SCHEMAS))}. Finish or resume the run with the code that wrote it."
             )
         try:
             src = doc["source"]
@@ -268,11 +272,13 @@ def page_from_doc(doc: Any) -> LedgerPage:
         key=_typed(doc, "key", str),
         etag=_typed(doc, "etag", str),
         level=_typed(doc, "level", int),
-        parts=_typed(doc, "parts", int),
-        quarantine=_typed(doc, "quarantine", int),
+        part_count=_typed(doc, "part_count", int),
+        quarantine_count=_typed(doc, "quarantine_count", int),
     )
-    if page.level < 0 or page.parts < 0 or page.quarantine < 0:
-        raise ValueError(f"ledger page {page.key} has level {page.level}, counts {page.parts}/{page.quarantine}")
+    if min(page.level, page.part_count, page.quarantine_count) < 0:
+        raise ValueError(
+            f"ledger page {page.key}: level {page.level}, counts {page.part_count}/{page.quarantine_count}"
+        )
     return page
 
 
@@ -291,13 +297,13 @@ class Pointer:
         doc = asdict(self)
         if not self.chain:
             del doc["chain"]
-        return {"kind": PAYLOAD_KIND, "v": SCHEMA_VERSION, **doc}
+        return {"kind": PAYLOAD_KIND, "v": PAYLOAD_VERSION, **doc}
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Pointer:
-        if type(event.get("v")) is not int or event.get("v") != SCHEMA_VERSION:
+        if type(event.get("v")) is not int or event.get("v") != PAYLOAD_VERSION:
             raise CheckpointError(
-                f"continuation payload version {event.get('v')!r} is not {SCHEMA_VERSION}; "
+                f"continuation payload version {event.get('v')!r} is not {PAYLOAD_VERSION}; "
                 "it was sent by other code or has been altered"
             )
         try:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from . import ledger
-from .checkpoint import Checkpoint, CheckpointStore, Part, Pointer, RangeInfo
+from .checkpoint import Checkpoint, CheckpointStore, Pointer, RangeInfo
 from .config import Config
 from .decoded import DecodedSource
 from .guard import RunStopped
@@ -288,10 +288,11 @@ def _redo(store: CheckpointStore, plan: Plan, index: int, generation: int, start
     chain = store.of_chain(chain_id(index, generation))
     first = first_checkpoint(replace(rejected, code_version=code_version), plan, index, generation, start,
                              process.initial_state())  # fmt: skip
-    keys = _part_keys(store, rejected)  # deleting again is harmless; launching again, a duplicate
+    rejected_parts: list[str] = []
 
-    def before_launch() -> None:
-        _delete(store, keys)
+    def before_launch() -> None:  # deleting again is harmless; launching again, a duplicate
+        rejected_parts.extend(_chain_parts(store, rejected.range.chain if rejected.range else ""))
+        _delete(store, rejected_parts)
         # The run may have ended while this committed: a chain made after end_every_chain listed the
         # chains would never see it (that call writes the outcome, then lists; this one commits, then looks).
         outcome = read_outcome(store.s3, store.bucket, store.layout.run())
@@ -303,7 +304,7 @@ def _redo(store: CheckpointStore, plan: Plan, index: int, generation: int, start
         metrics.add_metric(name="RangesRedone", unit=MetricUnit.Count, value=1)
         logger.warning(
             "a range began inside a record: read again from where the range before it ended",
-            extra={"range": index, "generation": generation, "start": start, "rejected_parts": len(keys)},
+            extra={"range": index, "generation": generation, "start": start, "rejected_parts": len(rejected_parts)},
         )
 
 
@@ -311,23 +312,15 @@ def drop_superseded_parts(store: CheckpointStore) -> None:
     """Delete the parts of every generation a redo replaced (for a resume: a redo whose committer
     stopped before deleting them, its retries spent)."""
     latest = _latest(store.s3, store.bucket, store.layout.run())
-    keys: list[str] = []
     for index, (generation, _) in latest.items():
         for old in range(generation):
-            found = store.of_chain(chain_id(index, old)).latest()
-            if found is not None:
-                keys += _part_keys(store, found[0])
-    _delete(store, keys)
+            _delete(store, _chain_parts(store, chain_id(index, old)))
 
 
-def _part_keys(store: CheckpointStore, cp: Checkpoint) -> list[str]:
-    """The output keys of every part `cp`'s chain committed."""
-    return [p.key for p in _entries(store, cp)[0]]
-
-
-def _entries(store: CheckpointStore, cp: Checkpoint) -> tuple[list[Part], list[Part]]:
-    """Every part and quarantine file `cp`'s chain committed (its ledger is its chain's)."""
-    return ledger.entries(store.of_chain(cp.range.chain if cp.range else ""), cp)
+def _chain_parts(store: CheckpointStore, chain: str) -> list[str]:
+    """Every output part a range chain published: they are named for it (its ledger, which lists
+    them too, may be older than the lifecycle rule keeps state, and costs a GET per page)."""
+    return _keys(store.s3, store.bucket, store.layout.of_chain(chain).chain_parts)
 
 
 def _delete(store: CheckpointStore, keys: list[str]) -> None:
@@ -338,7 +331,7 @@ def _delete(store: CheckpointStore, keys: list[str]) -> None:
 def _merged_manifest(store: CheckpointStore, finals: list[Checkpoint], result: dict[str, Any]) -> dict[str, Any]:
     """The run's manifest from the accepted ranges' last checkpoints, in range order."""
     last = finals[-1]
-    logged = [_entries(store, f) for f in finals]
+    logged = [ledger.entries(store.of_chain(f.range.chain if f.range else ""), f) for f in finals]
     whole = replace(
         last,
         hop=sum(f.hop for f in finals),
@@ -348,7 +341,8 @@ def _merged_manifest(store: CheckpointStore, finals: list[Checkpoint], result: d
         bytes_fetched=sum(f.bytes_fetched for f in finals),
         result=result,
         updated_at=max(f.updated_at for f in finals),
-    )
+        parts=(), quarantine=(), ledger=(),  # the ranges' entries are `logged`
+    )  # fmt: skip
     doc = manifest_doc(whole, [p for parts, _ in logged for p in parts], [q for _, bad in logged for q in bad])
     doc["ranges"] = [
         {"index": f.range.index, "generation": f.range.generation, "start": f.range.start, "end": f.offset,

@@ -377,7 +377,7 @@ def _next_checkpoint(
     attempt: str,
     stalls: int,
     reader: RecordReader,
-    logged: dict[str, Any],
+    logged: ledger.Carried,
     fetched: int,
     resume_point: AccessPoint | None,
 ) -> Checkpoint:
@@ -398,7 +398,9 @@ def _next_checkpoint(
         attempt=attempt,
         stalls=stalls,
         gzip=resume_point,
-        **logged,
+        ledger=logged.ledger,
+        parts=logged.parts,
+        quarantine=logged.quarantine,
     )
 
 

@@ -1,6 +1,6 @@
 """Where a run keeps its things in S3: one place that names every key the function writes.
 
-State (checkpoints, launch markers, quarantine, outcome, staged output) lives under STATE_PREFIX,
+State (checkpoints, ledger pages, launch markers, quarantine, outcome, staged output) lives under STATE_PREFIX,
 committed output (parts and the manifest) under OUTPUT_PREFIX, both grouped by run id. An attempt
 writes its output parts to staging keys of its own; only the attempt whose checkpoint commit wins
 copies them to their output keys, so nothing but committed output ever appears under OUTPUT_PREFIX.
@@ -104,7 +104,7 @@ class RunLayout:
 
     def ledger_page(self, hop: int, attempt: str, level: int) -> str:
         """A page of the chain's ledger of parts, written by an attempt committing hop `hop`."""
-        return f"{self.state_dir}ledger/{hop:06d}-{attempt}-{level}.json"
+        return f"{self.ledger_dir}{hop:06d}-{attempt}-{level}.json"
 
     def staged_part(self, hop: int, attempt: str, seq: int, ext: str) -> str:
         return f"{self.state_dir}staging/{hop:06d}-{attempt}-{seq:04d}{ext}"
@@ -114,8 +114,16 @@ class RunLayout:
 
     def parts_of_hop(self, hop: int) -> str:
         """The key prefix of the output parts that hop `hop` committed."""
-        chain = f"{self.chain}-" if self.chain else ""
-        return f"{self.output_dir}parts/{chain}{hop:06d}-"
+        return f"{self.chain_parts}{hop:06d}-"
+
+    @property
+    def chain_parts(self) -> str:
+        """The key prefix of every output part this chain commits (a range chain's are named for it)."""
+        return f"{self.output_dir}parts/{self.chain}-" if self.chain else f"{self.output_dir}parts/"
+
+    @property
+    def ledger_dir(self) -> str:
+        return f"{self.state_dir}ledger/"
 
     def manifest(self) -> str:
         return f"{self.output_dir}manifest.json"

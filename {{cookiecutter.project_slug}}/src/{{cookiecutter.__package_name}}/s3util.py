@@ -31,7 +31,7 @@ def s3_client() -> S3Client:
             # Only checksum when S3 requires it: whole-body checksums double the CPU of a commit.
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
-            max_pool_connections=4,
+            max_pool_connections=8,  # sink.PUBLISH_THREADS and ledger.PAGE_READ_THREADS copy and read 8 at a time
             tcp_keepalive=True,
         ),
     )

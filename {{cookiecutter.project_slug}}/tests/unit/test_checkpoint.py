@@ -9,6 +9,7 @@ import pytest
 
 from {{ cookiecutter.__package_name }}.checkpoint import (
     PAYLOAD_KIND,
+    PAYLOAD_VERSION,
     SCHEMA_VERSION,
     Checkpoint,
     CheckpointError,
@@ -89,7 +90,7 @@ def test_advance_moves_to_the_next_hop() -> None:
     assert nxt.updated_at >= cp.updated_at
 
 
-@pytest.mark.parametrize("version", [0, 2, None, "1", 1.5, True, 1.0])
+@pytest.mark.parametrize("version", [0, 3, None, "1", "2", 1.5, True, 2.0])
 def test_unknown_schema_version_is_rejected(version: Any) -> None:
     doc = doc_of(sample())
     doc["schema"] = version
@@ -104,7 +105,18 @@ def test_missing_schema_is_rejected() -> None:
         Checkpoint.from_json(raw(doc), "s3://b/k")
 
 
-# Fields added to schema 1 later, with the value a checkpoint written before them means.
+def test_a_schema_1_checkpoint_is_read_and_continued_as_schema_2() -> None:
+    """Schema 1 listed every part in the checkpoint: read as a ledger with no pages, written back
+    as 2, which code that reads only 1 refuses rather than dropping the pages (its message says so)."""
+    doc = doc_of(sample(ledger=()))
+    del doc["ledger"]
+    doc["schema"] = 1
+    old = Checkpoint.from_json(raw(doc), "s3://b/k")
+    assert (old.ledger, old.parts) == ((), sample().parts)
+    assert json.loads(old.advance().to_json())["schema"] == SCHEMA_VERSION == 2
+
+
+# Fields added to a schema later, with the value a checkpoint written before them means:
 # unpinned; plain; the whole object; every part listed in the checkpoint itself
 ADDED_LATER: dict[str, object] = {"code_version": "", "gzip": None, "range": None, "ledger": ()}
 
@@ -161,7 +173,7 @@ def test_int_fields_reject_other_types_including_booleans(name: str, value: Any)
         (("ledger",), {}),
         (("ledger",), [{"key": "_state/runs/r/ledger/000002-a-0.json"}]),
         (("ledger", 0, "level"), -1),
-        (("ledger", 0, "parts"), True),
+        (("ledger", 0, "part_count"), True),
         (("attempt",), 7),
     ],
 )
@@ -225,14 +237,14 @@ def pointer() -> Pointer:
 def test_pointer_round_trip() -> None:
     event = pointer().to_event()
     assert event["kind"] == PAYLOAD_KIND
-    assert event["v"] == SCHEMA_VERSION
+    assert event["v"] == PAYLOAD_VERSION
     assert Pointer.from_event(json.loads(json.dumps(event))) == pointer()
     assert len(json.dumps(event)) < 1024  # payloads stay small whatever the state weighs
 
 
 @pytest.mark.parametrize("run_id", ["../../etc", "ABCDEF0123456789abcdef01", "*", "", 7])
 def test_payload_run_id_must_be_a_run_id(run_id: Any) -> None:
-    event = {"kind": PAYLOAD_KIND, "v": SCHEMA_VERSION, "bucket": "b", "run_id": run_id, "hop": 1}
+    event = {"kind": PAYLOAD_KIND, "v": PAYLOAD_VERSION, "bucket": "b", "run_id": run_id, "hop": 1}
     event.update(key="k", etag="e")
     with pytest.raises(CheckpointError, match="malformed"):
         Pointer.from_event(event)

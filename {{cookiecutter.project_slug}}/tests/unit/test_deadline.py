@@ -62,6 +62,13 @@ def test_commit_estimate_grows_with_latency_and_pending_output_and_learns_the_up
     assert clock.margin_ms(10_000_000) > clock.margin_ms(0)
 
 
+@pytest.mark.parametrize("pages", [1, 2, 4])
+def test_a_commit_that_writes_ledger_pages_costs_a_round_trip_each(pages: int) -> None:
+    plain = HopClock(Clock(900_000), 0, 2.0, 20.0)
+    paging = HopClock(Clock(900_000), 0, 2.0, 20.0, ledger_pages=pages)
+    assert paging.commit_estimate_ms(0) - plain.commit_estimate_ms(0) == pytest.approx(pages * 20.0)
+
+
 def test_should_stop_compares_time_left_with_the_margin() -> None:
     ctx = Clock(100_000)
     clock = HopClock(ctx, 500, 1.5, 0.0)

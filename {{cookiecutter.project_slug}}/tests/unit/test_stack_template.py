@@ -103,16 +103,20 @@ def _deployable(extra: str = "") -> str:
         ("InputPrefix= InputSuffix=.jsonl", "lies inside the input filter"),
         ("OutputPrefix=data/ StatePrefix=data/state/", "overlap"),
         ("Parallelism=8 ReservedConcurrency=4", "Parallelism=8 is more than ReservedConcurrency=4"),
+        ("MaxRunHours=48 StateRetentionDays=2", "MaxRunHours=48 is not less than StateRetentionDays=2"),
+        ("MaxRunHours=8760 StateRetentionDays=14", "MaxRunHours=8760 is not less than StateRetentionDays=14"),
     ],
 )
 def test_the_loop_rule_holds_for_overrides(overrides: str, message: str) -> None:
-    """CloudFormation's bounds cannot see a loop through S3: the function's own check does."""
+    """CloudFormation's bounds cannot see a loop through S3, or state that would expire before a run
+    ends: the checks make deploy runs first do."""
     with pytest.raises(stack_template.TemplateError, match=message):
         params.check(_deployable(overrides))
 
 
 def test_a_deploy_needs_every_parameter() -> None:
     params.check(_deployable())
+    params.check(_deployable("MaxRunHours=47 StateRetentionDays=2"))  # state outlives the run budget
     text = (PROJECT / "template.yaml").read_text(encoding="utf-8")
     if "ExistingBucketName:" in text and _deployable() != "":
         with pytest.raises(stack_template.TemplateError, match="ExistingBucketName has no default"):
