@@ -88,17 +88,17 @@ def test_payload_truncated_to_its_kind_is_refused(h: Harness) -> None:
 
 
 def test_checkpoint_of_an_unknown_schema_version(h: Harness) -> None:
-    """A checkpoint written by other code (schema 2) is refused with a clear error, by the
+    """A checkpoint written by other code (schema 3) is refused with a clear error, by the
     continuation that points at it and by resume; nothing is guessed and nothing is committed."""
     chain, payload = _continuation(h, "incoming/schema")
     key = payload["key"]
     doc = json.loads(h.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
-    doc["schema"] = 2
+    doc["schema"] = 3
     etag = h.s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(doc).encode())["ETag"]
-    with pytest.raises(CheckpointError, match="has schema version 2; this code reads version 1"):
+    with pytest.raises(CheckpointError, match="has schema version 3; this code reads versions 1, 2"):
         chain.invoke_once({**payload, "etag": etag})
-    with pytest.raises(CheckpointError, match="has schema version 2"):
+    with pytest.raises(CheckpointError, match="has schema version 3"):
         chain.invoke_once(resume_event(BUCKET, payload["run_id"]))
     assert keys(h, f"{h.cfg.output_prefix}{payload['run_id']}/manifest.json") == []
-    with pytest.raises(CheckpointError, match="has schema version 2"):
+    with pytest.raises(CheckpointError, match="has schema version 3"):
         run_status(h.s3, BUCKET, payload["run_id"], h.cfg)
