@@ -14,7 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from {{cookiecutter.__package_name}} import ledger
-from {{cookiecutter.__package_name}}.checkpoint import Checkpoint, CheckpointError, CheckpointStore, ObjectRef, Part
+from {{cookiecutter.__package_name}}.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointStore,
+    ObjectRef,
+    Part,
+)
 from {{cookiecutter.__package_name}}.layout import RunLayout
 from {{cookiecutter.__package_name}}.records import MODE
 
