@@ -23,7 +23,7 @@ from .state_codec import StateError, check_result, decode_tagged, encode
 # The checkpoints this code writes. 2 added the ledger: code that reads only 1 would take a
 # checkpoint's own parts for all of them and drop the pages', so it must refuse 2.
 SCHEMA_VERSION = 2
-READABLE_SCHEMAS = (1, 2)  # 1: every part listed in the checkpoint itself, read as a ledger with no pages
+READABLE_SCHEMAS = (1, 2)  # 1: every part listed in the checkpoint itself (no 'ledger'), read as no pages
 PAYLOAD_VERSION = 1
 PAYLOAD_KIND = "recursive-s3-continuation"
 
@@ -175,7 +175,7 @@ class Checkpoint:
                 state=_typed(doc, "state", dict),
                 parts=tuple(part_from_doc(p) for p in _typed(doc, "parts", list)),
                 quarantine=tuple(part_from_doc(p) for p in _typed(doc, "quarantine", list)),
-                ledger=tuple(page_from_doc(p) for p in _typed({"ledger": [], **doc}, "ledger", list)),
+                ledger=tuple(page_from_doc(p) for p in _ledger_doc(doc, schema)),
                 done=_typed(doc, "done", bool),
                 result=_typed(doc, "result", (dict, type(None))),
                 started_at=float(_typed(doc, "started_at", (int, float))),
@@ -210,6 +210,17 @@ def _typed(doc: dict[str, Any], name: str, kind: type | tuple[type, ...]) -> Any
     if not isinstance(value, kind):
         raise TypeError(f"{name!r} must be {kind}, got {type(value).__name__}")
     return value
+
+
+def _ledger_doc(doc: dict[str, Any], schema: int) -> list[Any]:
+    """Schema 2 lists its ledger's pages (none is []); schema 1 had no ledger: a checkpoint that
+    claims otherwise is not one this code wrote, and guessing would lose or invent parts."""
+    if schema == 1:
+        if "ledger" in doc:
+            raise ValueError("a schema 1 checkpoint has no 'ledger'")
+        return []
+    ledger: list[Any] = _typed(doc, "ledger", list)
+    return ledger
 
 
 def _point_doc(point: AccessPoint) -> dict[str, Any]:

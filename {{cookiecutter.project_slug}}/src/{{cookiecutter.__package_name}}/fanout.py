@@ -291,7 +291,7 @@ def _redo(store: CheckpointStore, plan: Plan, index: int, generation: int, start
     rejected_parts: list[str] = []
 
     def before_launch() -> None:  # deleting again is harmless; launching again, a duplicate
-        rejected_parts.extend(_chain_parts(store, rejected.range.chain if rejected.range else ""))
+        rejected_parts.extend(_chain_parts(store, chain_id(index, generation - 1)))
         _delete(store, rejected_parts)
         # The run may have ended while this committed: a chain made after end_every_chain listed the
         # chains would never see it (that call writes the outcome, then lists; this one commits, then looks).
@@ -318,8 +318,11 @@ def drop_superseded_parts(store: CheckpointStore) -> None:
 
 
 def _chain_parts(store: CheckpointStore, chain: str) -> list[str]:
-    """Every output part a range chain published: they are named for it (its ledger, which lists
-    them too, may be older than the lifecycle rule keeps state, and costs a GET per page)."""
+    """Every output part a range chain published: they are named for it (one listing, where its
+    ledger costs a GET per page)."""
+    check_chain(chain)
+    if not chain:  # the run's own prefix holds every chain's parts
+        raise ValueError("a range chain's parts are named for it; the run's chain has no such prefix")
     return _keys(store.s3, store.bucket, store.layout.of_chain(chain).chain_parts)
 
 

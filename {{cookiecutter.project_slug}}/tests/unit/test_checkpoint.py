@@ -114,11 +114,14 @@ def test_a_schema_1_checkpoint_is_read_and_continued_as_schema_2() -> None:
     old = Checkpoint.from_json(raw(doc), "s3://b/k")
     assert (old.ledger, old.parts) == ((), sample().parts)
     assert json.loads(old.advance().to_json())["schema"] == SCHEMA_VERSION == 2
+    doc["ledger"] = []  # schema 1 had none: not a checkpoint this code or the earlier one wrote
+    with pytest.raises(CheckpointError, match="malformed: a schema 1 checkpoint has no 'ledger'"):
+        Checkpoint.from_json(raw(doc), "s3://b/k")
 
 
-# Fields added to a schema later, with the value a checkpoint written before them means:
-# unpinned; plain; the whole object; every part listed in the checkpoint itself
-ADDED_LATER: dict[str, object] = {"code_version": "", "gzip": None, "range": None, "ledger": ()}
+# Fields added to schema 1 later, with the value a checkpoint written before them means: unpinned;
+# plain; the whole object. (Schema 2's `ledger` is required: a missing one would drop pages' parts.)
+ADDED_LATER: dict[str, object] = {"code_version": "", "gzip": None, "range": None}
 
 
 @pytest.mark.parametrize(
