@@ -36,7 +36,11 @@ def check(overrides: str, env: str = "default") -> stack_template.Stack:
 def check_retention(max_run_seconds: int, retention_days: str) -> None:
     """A run needs state as old as the run itself (its ledger's first pages, a fan-out plan and
     its ranges' first checkpoints) until it ends, and the lifecycle rule expires state by age."""
-    if retention_days.isdigit() and max_run_seconds >= int(retention_days) * 86_400:
+    try:
+        days = float(retention_days)  # a Number parameter: "14" or "14.0"
+    except ValueError:
+        return  # not a number: CloudFormation refuses it before anything changes
+    if max_run_seconds >= days * 86_400:
         raise stack_template.TemplateError(
             f"MaxRunHours={max_run_seconds // 3600} is not less than StateRetentionDays={retention_days} "
             "(in hours): the lifecycle rule could expire a run's first checkpoints and ledger pages while it "

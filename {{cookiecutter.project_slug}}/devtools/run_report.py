@@ -55,11 +55,11 @@ def run_status(s3: Any, bucket: str, run_id: str, cfg: Any) -> dict[str, Any]:
     return status
 
 
-def _range_state(finished: dict[str, Any] | None, outcome: dict[str, Any] | None) -> str:
-    """A range's state; once the run has ended (failed or abandoned), no range is running or held."""
+def _range_state(finished: dict[str, Any] | None, outcome: dict[str, Any] | None, unfinished: str = "running") -> str:
+    """A range's state; once the run has ended (failed or abandoned), no range is running, held or waiting to start."""
     ended = f"stopped: the run {outcome['status']}" if outcome is not None else ""
     if finished is None:
-        return ended or "running"
+        return ended or unfinished
     if finished.get("error"):  # a range that began on a guess holds its error until its start is confirmed
         if ended:
             return f"{ended}; this range held: {finished['error']}"
@@ -82,7 +82,7 @@ def range_progress(
                 break
             generation, latest = generation + 1, found[0]
         if latest is None:
-            ranges.append({"index": index, "bound": bounds[index], "state": "not started"})
+            ranges.append({"index": index, "bound": bounds[index], "state": _range_state(None, outcome, "not started")})
             continue
         finished = get_json(s3, bucket, layout.finished(_layout.chain_id(index, generation - 1)))
         ranges.append({
@@ -110,9 +110,13 @@ def listed_parts(s3: Any, bucket: str, run_id: str, cfg: Any) -> list[str]:
     published before a manifest listed them."""
     run = _layout.RunLayout(cfg.state_prefix, cfg.output_prefix, run_id)
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=run.ranges_dir, Delimiter="/")
-    ranges = [p["Prefix"][len(run.ranges_dir) : -1] for page in pages for p in page.get("CommonPrefixes", [])]
+    chains = [p["Prefix"][len(run.ranges_dir) : -1] for page in pages for p in page.get("CommonPrefixes", [])]
+    newest: dict[str, tuple[int, str]] = {}  # a redo replaces a range's earlier generations and their parts
+    for chain in chains:
+        index, generation = chain[1:].split("g")
+        newest[index] = max(newest.get(index, (-1, "")), (int(generation), chain))
     keys = []
-    for layout in [run, *map(run.of_chain, ranges)]:
+    for layout in [run, *(run.of_chain(chain) for _, chain in newest.values())]:
         store = _checkpoint.CheckpointStore(s3, bucket, layout)
         latest = store.latest()
         keys += [] if latest is None else [part.key for part in _ledger.entries(store, latest[0])[0]]

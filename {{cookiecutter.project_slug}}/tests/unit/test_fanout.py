@@ -122,12 +122,17 @@ def test_a_planner_that_stopped_while_launching_is_completed_by_resume(tmp_path:
         with pytest.raises(InjectedCrash):
             h.drive(event, retries=0)
         run_id = run_of(event)
-        assert run_status(h.s3, BUCKET, run_id, cfg)["state"] == "running"
+        status = run_status(h.s3, BUCKET, run_id, cfg)
+        assert status["state"] == "running"
+        assert len(status["ranges"]) > 2, "ranges the planner never reached"
+        assert [r["state"] for r in status["ranges"]][2:] == ["not started"] * (len(status["ranges"]) - 2)
         if then_failed:
             store = CheckpointStore(h.s3, BUCKET, RunLayout(cfg.state_prefix, cfg.output_prefix, run_id))
             first = store.find(0)
             assert first is not None
             end_every_chain(store, "failed", "a range failed", "RunStopped", first[0])
+            states = [r["state"] for r in run_status(h.s3, BUCKET, run_id, cfg)["ranges"]]
+            assert states[1:] == ["stopped: the run failed"] * (len(states) - 1), states  # none left running or waiting
         h.lam.fail = lambda n: None
         h.drive(resume_event(BUCKET, run_id), lambda: 3)
         assert without_lines(h.outcome(run_id)) == without_lines(one)

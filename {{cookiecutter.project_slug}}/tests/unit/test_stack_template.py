@@ -105,6 +105,7 @@ def _deployable(extra: str = "") -> str:
         ("Parallelism=8 ReservedConcurrency=4", "Parallelism=8 is more than ReservedConcurrency=4"),
         ("MaxRunHours=48 StateRetentionDays=2", "MaxRunHours=48 is not less than StateRetentionDays=2"),
         ("MaxRunHours=8760 StateRetentionDays=14", "MaxRunHours=8760 is not less than StateRetentionDays=14"),
+        ("MaxRunHours=48 StateRetentionDays=2.0", "MaxRunHours=48 is not less than StateRetentionDays=2.0"),
     ],
 )
 def test_the_loop_rule_holds_for_overrides(overrides: str, message: str) -> None:
